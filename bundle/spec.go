@@ -1,0 +1,130 @@
+// Package bundle is the contract between the launcher on the host and the
+// sidecar bundle container: where the launch places the bundle's files before
+// the daemons start, what the bundle's spec file says, and where the bundle
+// leaves what the launch fetches back (the CA certificate, the ready marker).
+//
+// Both sides import it; it imports nothing of either.
+package bundle
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Daemon names, as they appear in Spec.Daemons and in prefixed log lines.
+const (
+	Pipelock  = "pipelock"
+	GitGate   = "git-gate"
+	Supervise = "supervise"
+	Egress    = "egress"
+)
+
+// Container ports of the bundle's daemons (design §1).
+const (
+	PipelockPort  = 8888
+	GitGatePort   = 9418
+	SupervisePort = 9100
+	EgressPort    = 8080
+)
+
+// Paths inside the bundle container.
+const (
+	// ConfigDir holds what the launch places before the daemons start.
+	ConfigDir = "/etc/claude-bottle"
+	// SpecPath is the bundle's spec (JSON), root 0644.
+	SpecPath = ConfigDir + "/bundle.json"
+	// PipelockConfigPath is the generated pipelock YAML, root 0600.
+	PipelockConfigPath = ConfigDir + "/pipelock.yaml"
+	// CredentialDir holds one SSH private key per upstream (root 0600),
+	// named after the upstream.
+	CredentialDir = ConfigDir + "/credentials"
+	// KnownHostsPath pins upstream SSH host keys (root 0644).
+	KnownHostsPath = ConfigDir + "/known_hosts"
+
+	// RunDir holds state the bundle creates at start.
+	RunDir = "/run/claude-bottle"
+	// ReadyPath exists once every daemon accepts connections.
+	ReadyPath = RunDir + "/ready"
+	// PipelockCADir is where the bundle creates pipelock's CA at start
+	// (`pipelock tls init --out PipelockCADir`).
+	PipelockCADir = RunDir + "/pipelock"
+	// PipelockCACert is the certificate provisioning installs in the guest.
+	// The key (PipelockCAKey) never leaves the bundle.
+	PipelockCACert = PipelockCADir + "/ca.pem"
+	PipelockCAKey  = PipelockCADir + "/ca-key.pem"
+	// EgressCACert is the egress proxy's CA certificate, when egress runs.
+	EgressCACert = RunDir + "/egress/ca.pem"
+
+	// GitRoot is git-gate's base path: one bare repository <name>.git per upstream.
+	GitRoot = "/srv/git"
+	// SuperviseDir holds supervise's queue and audit log.
+	SuperviseDir = "/var/lib/claude-bottle/supervise"
+
+	// Binary is the claude-bottle binary inside the bundle image.
+	Binary = "/usr/local/bin/claude-bottle"
+)
+
+// Upstream is one git remote the gate mirrors and forwards pushes to.
+type Upstream struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+	// Credential is the path of the SSH key inside the bundle, or "".
+	Credential string `json:"credential,omitempty"`
+}
+
+// Spec is the bundle's spec file (SpecPath). The launch writes it; the
+// sidecar init reads it to decide what to run.
+type Spec struct {
+	Bottle     string     `json:"bottle"`
+	Daemons    []string   `json:"daemons"`
+	Upstreams  []Upstream `json:"upstreams,omitempty"`
+	KnownHosts string     `json:"known_hosts,omitempty"`
+	// AllowHosts are the hosts pipelock lets through (already merged with
+	// the defaults); the sidecar does not need them except to re-render the
+	// config when supervise approves a host.
+	AllowHosts []string `json:"allow_hosts"`
+}
+
+// Has reports whether the spec asks for the daemon.
+func (s Spec) Has(daemon string) bool {
+	for _, d := range s.Daemons {
+		if d == daemon {
+			return true
+		}
+	}
+	return false
+}
+
+// Marshal renders the spec as indented JSON with a trailing newline.
+func (s Spec) Marshal() []byte {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		panic(fmt.Sprintf("bundle spec: %v", err)) // plain data: cannot fail
+	}
+	return append(b, '\n')
+}
+
+// ParseSpec reads a spec file's content.
+func ParseSpec(data []byte) (Spec, error) {
+	var s Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return Spec{}, fmt.Errorf("parse bundle spec: %w", err)
+	}
+	if !s.Has(Pipelock) {
+		return Spec{}, fmt.Errorf("parse bundle spec: daemon %q is required", Pipelock)
+	}
+	return s, nil
+}
+
+// Resource names of a bottle, the same on both backends. The bottle name is
+// validated by the launcher (see launch.ValidateName).
+func ContainerName(bottle string) string { return "claude-bottle-" + bottle + "-bundle" }
+
+// AgentName is the agent container (docker) or machine (smolvm).
+func AgentName(bottle string) string { return "claude-bottle-" + bottle + "-agent" }
+
+// NetworkName is the bottle's internal docker network.
+func NetworkName(bottle string) string { return "claude-bottle-" + bottle + "-net" }
+
+// PidPath is where the sidecar init records a running daemon's PID.
+func PidPath(daemon string) string { return RunDir + "/" + daemon + ".pid" }

@@ -1,0 +1,93 @@
+package shell
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Exec runs commands for real.
+type Exec struct {
+	// Env is the environment of every command (claude-bottle's own, so that
+	// `docker run -e NAME` can take a secret's value from it by name).
+	Env []string
+	// Stdin, Stdout, Stderr are claude-bottle's own streams, used by TTY commands.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Log            logrus.FieldLogger
+	// Grace is how long a cancelled command gets after SIGTERM before SIGKILL.
+	Grace time.Duration
+}
+
+var _ Runner = (*Exec)(nil)
+
+// maxStderr bounds the stderr kept for an error message.
+const maxStderr = 64 << 10
+
+// Run starts c, waits for it, and returns a *Error if it fails. When ctx is
+// cancelled the command gets SIGTERM, then SIGKILL after Grace.
+func (r *Exec) Run(ctx context.Context, c Cmd) error {
+	if len(c.Argv) == 0 {
+		return errors.New("shell: empty command")
+	}
+	if r.Log != nil {
+		for _, n := range c.Note {
+			r.Log.Debugf("# %s", n)
+		}
+		r.Log.Debugf("run: %s", c)
+	}
+	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	cmd.Env = r.Env
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = r.Grace
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = 3 * time.Second
+	}
+	var stderr tailBuffer
+	if c.TTY {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.Stdin, r.Stdout, r.Stderr
+	} else {
+		cmd.Stdin = c.Stdin
+		cmd.Stdout = c.Stdout
+		cmd.Stderr = &stderr
+		if c.Stderr != nil {
+			cmd.Stderr = io.MultiWriter(c.Stderr, &stderr)
+		}
+	}
+	start := time.Now()
+	err := cmd.Run()
+	if r.Log != nil {
+		r.Log.Debugf("done in %s: %s", time.Since(start).Round(time.Millisecond), c.Argv[0])
+	}
+	if err == nil {
+		return nil
+	}
+	code := -1
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode() // -1 when killed by a signal
+	}
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return &Error{Argv: c.Argv, ExitCode: code, Stderr: stderr.String(), Err: err}
+}
+
+// tailBuffer keeps the last maxStderr bytes written to it.
+type tailBuffer struct{ b bytes.Buffer }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b.Write(p)
+	if over := t.b.Len() - maxStderr; over > 0 {
+		t.b.Next(over)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return t.b.String() }
