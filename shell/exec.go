@@ -17,7 +17,7 @@ type Exec struct {
 	// Env is the environment of every command (claude-bottle's own, so that
 	// `docker run -e NAME` can take a secret's value from it by name).
 	Env []string
-	// Stdin, Stdout, Stderr are claude-bottle's own streams, used by TTY commands.
+	// Stdin, Stdout, Stderr are claude-bottle's own streams, used by attached commands.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Log            logrus.FieldLogger
@@ -50,7 +50,7 @@ func (r *Exec) Run(ctx context.Context, c Cmd) error {
 		cmd.WaitDelay = 3 * time.Second
 	}
 	var stderr tailBuffer
-	if c.TTY {
+	if c.Attached {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.Stdin, r.Stdout, r.Stderr
 	} else {
 		cmd.Stdin = c.Stdin

@@ -23,10 +23,10 @@ var _ Runner = (*Recorder)(nil)
 
 // Call is one recorded command.
 type Call struct {
-	Argv  []string
-	Note  []string
-	Stdin []byte
-	TTY   bool
+	Argv     []string
+	Note     []string
+	Stdin    []byte
+	Attached bool
 }
 
 // Reply is a recorded command's canned outcome.
@@ -37,7 +37,7 @@ type Reply struct {
 
 // Run records c (draining its stdin) and replays Answer's reply.
 func (r *Recorder) Run(ctx context.Context, c Cmd) error {
-	call := Call{Argv: append([]string(nil), c.Argv...), Note: c.Note, TTY: c.TTY}
+	call := Call{Argv: append([]string(nil), c.Argv...), Note: c.Note, Attached: c.Attached}
 	if c.Stdin != nil {
 		b, err := io.ReadAll(c.Stdin)
 		if err != nil {

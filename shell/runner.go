@@ -22,8 +22,9 @@ type Cmd struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
-	// TTY passes the terminal through (interactive agent sessions).
-	TTY bool
+	// Attached runs the command on claude-bottle's own stdin, stdout and
+	// stderr (the agent session; a terminal passes through).
+	Attached bool
 	// Note is printed as shell comment lines before the command in the
 	// dry-run transcript and the recorder's log: files placed in the guest
 	// ("# owner mode path"), generated config. Real runs log it at debug.

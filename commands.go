@@ -1,0 +1,74 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/claude-bottle/claude-bottle/launch"
+)
+
+// Default images (built by `claude-bottle images build`).
+const (
+	defaultAgentImage  = "claude-bottle/agent:latest"
+	defaultBundleImage = "claude-bottle/bundle:latest"
+)
+
+func commands(d *deps) []*cli.Command {
+	return []*cli.Command{
+		launchCommand(d),
+	}
+}
+
+func launchCommand(d *deps) *cli.Command {
+	return &cli.Command{
+		Name:      "launch",
+		Usage:     "start a bottle and run the agent in it",
+		ArgsUsage: "[-- AGENT-ARGS...]",
+		Description: "Starts the bundle, the agent's guest, provisions it and runs the agent\n" +
+			"attached; removes everything when the agent exits. With --detach it prints\n" +
+			"the bottle's name and leaves it running.",
+		OnUsageError: usageError,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "bottle name (default: workspace name or \"bottle\" plus a random suffix)"},
+			&cli.StringFlag{Name: "cwd", Usage: "git repository whose .git is copied into the guest workspace and checked out"},
+			&cli.StringFlag{Name: "prompt", Usage: "file whose text the agent starts with"},
+			&cli.StringSliceFlag{Name: "skill", Usage: "skill directory, copied to ~/.claude/skills/<name>/ (repeatable)"},
+			&cli.StringSliceFlag{Name: "upstream", Usage: "NAME=URL: git remote served by the gate as NAME.git (repeatable)"},
+			&cli.StringSliceFlag{Name: "git-credential", Usage: "NAME=PATH: SSH key for upstream NAME, placed in the bundle only (repeatable)"},
+			&cli.StringFlag{Name: "known-hosts", Usage: "known_hosts file pinning the upstreams' SSH host keys"},
+			&cli.StringSliceFlag{Name: "allow-host", Usage: "host the proxy lets through besides Claude Code's own (repeatable)"},
+			&cli.BoolFlag{Name: "supervise", Usage: "run the supervise MCP server the agent asks for more access"},
+			&cli.StringFlag{Name: "agent-image", Value: defaultAgentImage, EnvVars: []string{"CLAUDE_BOTTLE_AGENT_IMAGE"}, Usage: "agent image (smolmachines also takes a local archive)"},
+			&cli.StringFlag{Name: "bundle-image", Value: defaultBundleImage, EnvVars: []string{"CLAUDE_BOTTLE_BUNDLE_IMAGE"}, Usage: "bundle image"},
+			&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE, or KEY to pass KEY's value by name (repeatable)"},
+			&cli.StringFlag{Name: "smolvm-net", Value: launch.NetAuto, Usage: "smolmachines network mode: auto, tsi or virtio-net"},
+			&cli.BoolFlag{Name: "detach", Usage: "leave the bottle running and print its name"},
+		},
+		Action: func(c *cli.Context) error { return runLaunch(c, d) },
+	}
+}
+
+func runLaunch(c *cli.Context, d *deps) error {
+	o := launch.Options{
+		Backend: c.String("backend"), Name: c.String("name"), Cwd: c.String("cwd"),
+		Prompt: c.String("prompt"), Skills: c.StringSlice("skill"), Upstreams: c.StringSlice("upstream"),
+		GitCredentials: c.StringSlice("git-credential"), KnownHosts: c.String("known-hosts"),
+		AllowHosts: c.StringSlice("allow-host"), Supervise: c.Bool("supervise"),
+		AgentImage: c.String("agent-image"), BundleImage: c.String("bundle-image"),
+		Env: c.StringSlice("env"), SmolvmNet: c.String("smolvm-net"), Detach: c.Bool("detach"),
+		AgentArgs: c.Args().Slice(), DryRun: c.Bool("dry-run"),
+	}
+	suffix := "dryrun"
+	if !o.DryRun {
+		suffix = d.suffix()
+	}
+	plan, err := launch.Prepare(o, d.getenv, suffix)
+	if err != nil {
+		return err
+	}
+	l := &launch.Launcher{R: d.runner(c), Log: logger(c), Out: d.stdout, TTY: d.tty, Now: d.now,
+		CacheDir: d.cacheDir(), FS: launch.OSFS{}}
+	if o.DryRun {
+		l.FS = launch.NoFS{}
+	}
+	return l.Launch(c.Context, plan)
+}

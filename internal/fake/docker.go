@@ -1,0 +1,334 @@
+package fake
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Network is a docker network the stand-in created.
+type Network struct {
+	Internal bool              `json:"internal"`
+	Opts     []string          `json:"opts,omitempty"`
+	Labels   map[string]string `json:"labels"`
+}
+
+// Container is a docker container the stand-in created.
+type Container struct {
+	Image    string            `json:"image"`
+	Labels   map[string]string `json:"labels"`
+	Networks []string          `json:"networks"`
+	Aliases  []string          `json:"aliases,omitempty"`
+	Ports    map[string]string `json:"ports,omitempty"` // "8888/tcp" -> "127.0.0.1:32768"
+	Running  bool              `json:"running"`
+	Created  int64             `json:"created"`
+	Env      []string          `json:"env,omitempty"`
+	Files    map[string]string `json:"files,omitempty"` // copied in with docker cp
+}
+
+// TestCA is the certificate the stand-in's bundle serves as pipelock's CA.
+const TestCA = `-----BEGIN CERTIFICATE-----
+MIIBljCCATugAwIBAgIUBDte8FItPweMh8AzVyRSTeUO9m4wCgYIKoZIzj0EAwIw
+IDEeMBwGA1UEAwwVY2xhdWRlLWJvdHRsZSB0ZXN0IENBMB4XDTI2MTEyNzA0Mzgy
+MVoXDTM2MTEyNDA0MzgyMVowIDEeMBwGA1UEAwwVY2xhdWRlLWJvdHRsZSB0ZXN0
+IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEBV1s3LLENLqEdK3WlpXlrSxh
+Rh9yRXckkskK+ZKPPZPO/AkJ0zxwUPBEmbvD5ivSZ13Vf06mHkvrONla0H66OqNT
+MFEwHQYDVR0OBBYEFP1QlxDshGiZpX+vjBy5XgN5VH32MB8GA1UdIwQYMBaAFP1Q
+lxDshGiZpX+vjBy5XgN5VH32MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID
+SQAwRgIhAJXHRJRKtzA6oCQLXi6wamWBlNlC5W8CSxlb7S32vzDAAiEAjGGOWr67
+vND7Zn3s0wXgZAj0CjjJx11yXwl6q6RgpQw=
+-----END CERTIFICATE-----`
+
+// TestCAFingerprint is `openssl x509 -in ca.pem -noout -fingerprint -sha256` of TestCA.
+const TestCAFingerprint = "71:C5:EF:A5:05:AF:7F:26:13:1A:92:85:10:DA:75:FC:3F:98:B4:9E:2B:A5:5A:5C:BB:FE:81:69:43:18:CF:FC"
+
+func (st *State) docker(p *Proc) int {
+	if len(p.Args) == 0 {
+		return usage(p, "docker", "no command")
+	}
+	cmd, args := p.Args[0], p.Args[1:]
+	switch cmd {
+	case "network":
+		return st.dockerNetwork(p, args)
+	case "create":
+		return st.dockerCreate(p, args, false)
+	case "run":
+		return st.dockerCreate(p, args, true)
+	case "cp":
+		return st.dockerCp(p, args)
+	case "start":
+		return st.dockerStart(p, args)
+	case "exec":
+		return st.dockerExec(p, args)
+	case "port":
+		return st.dockerPort(p, args)
+	case "rm":
+		return st.dockerRm(p, args)
+	case "image":
+		return st.dockerImage(p, args)
+	case "save":
+		return st.dockerSave(p, args)
+	case "ps":
+		return st.dockerPs(p, args)
+	case "logs":
+		return st.dockerLogs(p, args)
+	case "version", "info":
+		fmt.Fprintln(p.Stdout, "fake docker 28.2.2")
+		return 0
+	}
+	return usage(p, "docker", "unexpected command %q", cmd)
+}
+
+func noSuchContainer(p *Proc, name string) int {
+	fmt.Fprintf(p.Stderr, "Error: No such container: %s\n", name)
+	return 1
+}
+
+func (st *State) dockerNetwork(p *Proc, args []string) int {
+	if len(args) == 0 {
+		return usage(p, "docker", "network: no command")
+	}
+	switch args[0] {
+	case "create":
+		f, rest, err := parse(args[1:], []string{"--opt", "-o", "--label", "--driver", "-d"}, []string{"--internal"}, false)
+		if err != nil || len(rest) != 1 {
+			return usage(p, "docker", "network create: %v %q", err, rest)
+		}
+		if _, ok := st.Networks[rest[0]]; ok {
+			fmt.Fprintf(p.Stderr, "Error response from daemon: network with name %s already exists\n", rest[0])
+			return 1
+		}
+		st.Networks[rest[0]] = &Network{Internal: f.has("--internal"), Opts: f.all("--opt", "-o"), Labels: labels(f.all("--label"))}
+		fmt.Fprintf(p.Stdout, "%x\n", sha256.Sum256([]byte(rest[0])))
+		return 0
+	case "rm":
+		for _, n := range args[1:] {
+			if _, ok := st.Networks[n]; !ok {
+				fmt.Fprintf(p.Stderr, "Error: No such network: %s\n", n)
+				return 1
+			}
+			for cn, c := range st.Containers {
+				if contains(c.Networks, n) {
+					fmt.Fprintf(p.Stderr, "Error response from daemon: error while removing network: network %s has active endpoints (%s)\n", n, cn)
+					return 1
+				}
+			}
+			delete(st.Networks, n)
+		}
+		return 0
+	case "connect":
+		f, rest, err := parse(args[1:], []string{"--alias"}, nil, false)
+		if err != nil || len(rest) != 2 {
+			return usage(p, "docker", "network connect: %v %q", err, rest)
+		}
+		c, ok := st.Containers[rest[1]]
+		if !ok {
+			return noSuchContainer(p, rest[1])
+		}
+		if _, ok := st.Networks[rest[0]]; !ok && rest[0] != "bridge" {
+			fmt.Fprintf(p.Stderr, "Error: No such network: %s\n", rest[0])
+			return 1
+		}
+		c.Networks = append(c.Networks, rest[0])
+		c.Aliases = append(c.Aliases, f.all("--alias")...)
+		return 0
+	}
+	return usage(p, "docker", "network: unexpected command %q", args[0])
+}
+
+var createValued = []string{"--name", "--label", "--network", "--network-alias", "-p", "--publish", "-e", "--env",
+	"-u", "--user", "-w", "--workdir", "--hostname", "--security-opt", "--cap-drop", "--entrypoint"}
+
+func (st *State) dockerCreate(p *Proc, args []string, run bool) int {
+	f, rest, err := parse(args, createValued, []string{"--detach", "-d", "--init", "--rm", "-i", "-t"}, true)
+	if err != nil || len(rest) == 0 {
+		return usage(p, "docker", "create: %v (image missing?)", err)
+	}
+	if f.has("--privileged") {
+		return usage(p, "docker", "--privileged is never expected")
+	}
+	name := f.one("--name")
+	if _, ok := st.Containers[name]; ok || name == "" {
+		fmt.Fprintf(p.Stderr, "docker: Error response from daemon: Conflict. The container name %q is already in use.\n", name)
+		return 125
+	}
+	c := &Container{Image: rest[0], Labels: labels(f.all("--label")), Ports: map[string]string{},
+		Created: st.Clock, Aliases: f.all("--network-alias"), Running: run}
+	if n := f.one("--network"); n != "" {
+		if _, ok := st.Networks[n]; !ok {
+			fmt.Fprintf(p.Stderr, "docker: Error response from daemon: network %s not found.\n", n)
+			return 125
+		}
+		c.Networks = []string{n}
+	}
+	for _, e := range f.all("-e", "--env") {
+		if k, _, hasVal := strings.Cut(e, "="); !hasVal {
+			if _, set := p.Env(k); !set {
+				continue // docker drops a by-name variable that is unset
+			}
+		}
+		c.Env = append(c.Env, e)
+	}
+	for _, pub := range f.all("-p", "--publish") {
+		parts := strings.Split(pub, ":")
+		if len(parts) != 3 || parts[1] != "" {
+			return usage(p, "docker", "fake publishes only IP::PORT, got %q", pub)
+		}
+		c.Ports[parts[2]+"/tcp"] = parts[0] + ":" + strconv.Itoa(st.NextPort)
+		st.NextPort++
+	}
+	st.Containers[name] = c
+	fmt.Fprintf(p.Stdout, "%x\n", sha256.Sum256([]byte(name)))
+	return 0
+}
+
+func (st *State) dockerCp(p *Proc, args []string) int {
+	if len(args) != 2 || args[0] != "-" {
+		return usage(p, "docker", "fake cp takes only '- CONTAINER:DIR'")
+	}
+	name, dir, ok := strings.Cut(args[1], ":")
+	c, exists := st.Containers[name]
+	if !ok || !exists {
+		return noSuchContainer(p, name)
+	}
+	if dir != "/" {
+		return usage(p, "docker", "fake cp extracts at / only")
+	}
+	files, err := logTar(p.Dir, p.Stdin)
+	if err != nil {
+		fmt.Fprintf(p.Stderr, "Error: %v\n", err)
+		return 1
+	}
+	if c.Files == nil {
+		c.Files = map[string]string{}
+	}
+	for k, v := range files {
+		c.Files["/"+k] = string(v)
+	}
+	return 0
+}
+
+func (st *State) dockerStart(p *Proc, args []string) int {
+	for _, n := range args {
+		c, ok := st.Containers[n]
+		if !ok {
+			return noSuchContainer(p, n)
+		}
+		c.Running = true
+		fmt.Fprintln(p.Stdout, n)
+	}
+	return 0
+}
+
+func (st *State) dockerExec(p *Proc, args []string) int {
+	f, rest, err := parse(args, []string{"-u", "--user", "-w", "--workdir", "-e", "--env"}, []string{"-i", "-t", "-d"}, true)
+	if err != nil || len(rest) < 2 {
+		return usage(p, "docker", "exec: %v %q", err, rest)
+	}
+	c, ok := st.Containers[rest[0]]
+	if !ok {
+		return noSuchContainer(p, rest[0])
+	}
+	if !c.Running {
+		fmt.Fprintf(p.Stderr, "Error response from daemon: container %s is not running\n", rest[0])
+		return 1
+	}
+	_ = f
+	argv := rest[1:]
+	switch {
+	case argv[0] == "cat" && len(argv) == 2 && strings.HasSuffix(argv[1], "/ca.pem"):
+		fmt.Fprintln(p.Stdout, TestCA)
+	case f.has("-i") && p.Stdin != nil:
+		io.Copy(io.Discard, p.Stdin)
+	}
+	return 0
+}
+
+func (st *State) dockerPort(p *Proc, args []string) int {
+	if len(args) != 2 {
+		return usage(p, "docker", "fake port takes CONTAINER PORT/tcp")
+	}
+	c, ok := st.Containers[args[0]]
+	if !ok {
+		return noSuchContainer(p, args[0])
+	}
+	b, ok := c.Ports[args[1]]
+	if !ok || !c.Running {
+		fmt.Fprintf(p.Stderr, "Error: No public port '%s' published for %s\n", args[1], args[0])
+		return 1
+	}
+	fmt.Fprintln(p.Stdout, b)
+	return 0
+}
+
+func (st *State) dockerRm(p *Proc, args []string) int {
+	f, rest, err := parse(args, nil, []string{"-f", "--force"}, false)
+	if err != nil {
+		return usage(p, "docker", "rm: %v", err)
+	}
+	for _, n := range rest {
+		c, ok := st.Containers[n]
+		if !ok {
+			return noSuchContainer(p, n)
+		}
+		if c.Running && !f.has("-f") && !f.has("--force") {
+			fmt.Fprintf(p.Stderr, "Error response from daemon: You cannot remove a running container %s.\n", n)
+			return 1
+		}
+		delete(st.Containers, n)
+		fmt.Fprintln(p.Stdout, n)
+	}
+	return 0
+}
+
+func (st *State) dockerImage(p *Proc, args []string) int {
+	if len(args) == 4 && args[0] == "inspect" && args[1] == "--format" && args[2] == "{{.Id}}" {
+		fmt.Fprintf(p.Stdout, "sha256:%x\n", sha256.Sum256([]byte(args[3])))
+		return 0
+	}
+	return usage(p, "docker", "fake image: unexpected %q", args)
+}
+
+func (st *State) dockerSave(p *Proc, args []string) int {
+	if len(args) != 3 || args[0] != "--output" {
+		return usage(p, "docker", "fake save takes --output PATH IMAGE")
+	}
+	if err := os.WriteFile(args[1], []byte("image archive of "+args[2]+"\n"), 0o644); err != nil {
+		fmt.Fprintf(p.Stderr, "Error: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func (st *State) dockerLogs(p *Proc, args []string) int {
+	_, rest, err := parse(args, []string{"--tail"}, []string{"-f", "--follow"}, false)
+	if err != nil || len(rest) != 1 {
+		return usage(p, "docker", "logs: %v", err)
+	}
+	if _, ok := st.Containers[rest[0]]; !ok {
+		return noSuchContainer(p, rest[0])
+	}
+	fmt.Fprintln(p.Stdout, "[pipelock] listening on 0.0.0.0:8888")
+	return 0
+}
+
+func labels(kv []string) map[string]string {
+	m := map[string]string{}
+	for _, s := range kv {
+		k, v, _ := strings.Cut(s, "=")
+		m[k] = v
+	}
+	return m
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,65 @@
+package fake
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// dockerPs answers `docker ps -a --filter label=K[=V] --format '{{json .}}'`
+// with one JSON object per container, in the fields docker prints.
+func (st *State) dockerPs(p *Proc, args []string) int {
+	f, rest, err := parse(args, []string{"--filter", "--format"}, []string{"-a", "--all", "-q", "--no-trunc"}, false)
+	if err != nil || len(rest) != 0 {
+		return usage(p, "docker", "ps: %v", err)
+	}
+	var names []string
+	for n, c := range st.Containers {
+		if matchesFilters(c.Labels, f.all("--filter")) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		c := st.Containers[n]
+		if f.has("-q") {
+			fmt.Fprintln(p.Stdout, n)
+			continue
+		}
+		state := "created"
+		if c.Running {
+			state = "running"
+		}
+		var ports, labels []string
+		for cp, hp := range c.Ports {
+			ports = append(ports, hp+"->"+cp)
+		}
+		sort.Strings(ports)
+		for k, v := range c.Labels {
+			labels = append(labels, k+"="+v)
+		}
+		sort.Strings(labels)
+		b, _ := json.Marshal(map[string]string{
+			"Names": n, "Image": c.Image, "State": state, "Ports": strings.Join(ports, ", "),
+			"Labels": strings.Join(labels, ","), "CreatedAt": fmt.Sprintf("2026-11-27 00:00:%02d +0000 UTC", c.Created%60),
+		})
+		fmt.Fprintln(p.Stdout, string(b))
+	}
+	return 0
+}
+
+func matchesFilters(labels map[string]string, filters []string) bool {
+	for _, f := range filters {
+		kv, ok := strings.CutPrefix(f, "label=")
+		if !ok {
+			return false
+		}
+		k, v, hasVal := strings.Cut(kv, "=")
+		got, present := labels[k]
+		if !present || (hasVal && got != v) {
+			return false
+		}
+	}
+	return true
+}

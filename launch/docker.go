@@ -1,0 +1,131 @@
+package launch
+
+import (
+	"context"
+
+	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/provision"
+	"github.com/claude-bottle/claude-bottle/shell"
+)
+
+// dockerBackend runs the agent in a container on an internal network whose
+// only other member is the bundle. Nothing is published.
+type dockerBackend struct{}
+
+// outNetwork is the network that gives the bundle (and only the bundle) a
+// route out.
+const outNetwork = "bridge"
+
+func (dockerBackend) startBundle(ctx context.Context, s *session) error {
+	p := s.p
+	net := bundle.NetworkName(p.Bottle)
+	s.td.push("network "+net, "docker", "network", "rm", net)
+	if err := s.step("create network", func() error { return shell.Run(ctx, s.R, networkCreateArgs(p)...) }); err != nil {
+		return err
+	}
+	if err := createBundle(ctx, s, dockerBundleArgs(p)); err != nil {
+		return err
+	}
+	if err := s.step("connect bundle", func() error {
+		return shell.Run(ctx, s.R, "docker", "network", "connect", outNetwork, p.Bundle.Container)
+	}); err != nil {
+		return err
+	}
+	return startBundle(ctx, s)
+}
+
+// networkCreateArgs: an internal network with no address of the host on it,
+// so the agent reaches neither the outside nor the host's services.
+func networkCreateArgs(p *Plan) []string {
+	a := []string{"docker", "network", "create",
+		"--internal",                                           // no route out of the network
+		"--opt", "com.docker.network.bridge.inhibit_ipv4=true", // no host IP (gateway) on the bridge
+	}
+	a = append(a, p.labelArgs(RoleNetwork)...)
+	return append(a, bundle.NetworkName(p.Bottle))
+}
+
+// dockerBundleArgs creates the bundle on the bottle's network, reachable
+// by the names the agent's env uses.
+func dockerBundleArgs(p *Plan) []string {
+	a := []string{"docker", "create", "--name", p.Bundle.Container}
+	a = append(a, p.labelArgs(RoleBundle)...)
+	a = append(a, "--network", bundle.NetworkName(p.Bottle))
+	for _, d := range p.Bundle.Spec.Daemons {
+		a = append(a, "--network-alias", d) // pipelock, git-gate, supervise
+	}
+	return append(a, p.BundleImage)
+}
+
+func (dockerBackend) discover(_ context.Context, s *session) error {
+	s.p.AgentProxyURL = "http://pipelock:8888"
+	if len(s.p.Upstreams) > 0 {
+		s.p.AgentGitGateHost = "git://git-gate"
+	}
+	if s.p.Guest.Supervise {
+		s.p.AgentSuperviseURL = "http://supervise:9100/"
+	}
+	return nil
+}
+
+func (dockerBackend) guestEnv(p *Plan) []EnvVar {
+	env := proxyEnv(p.AgentProxyURL, []string{"localhost", "127.0.0.1", "git-gate", "supervise"})
+	return append(env, gateEnv(p)...)
+}
+
+// gateEnv are GIT_GATE_URL and MCP_SUPERVISE_URL, when enabled.
+func gateEnv(p *Plan) []EnvVar {
+	var env []EnvVar
+	if p.AgentGitGateHost != "" {
+		env = append(env, EnvVar{Name: "GIT_GATE_URL", Value: p.AgentGitGateHost})
+	}
+	if p.AgentSuperviseURL != "" {
+		env = append(env, EnvVar{Name: "MCP_SUPERVISE_URL", Value: p.AgentSuperviseURL})
+	}
+	return env
+}
+
+func (b dockerBackend) startGuest(ctx context.Context, s *session) (provision.Guest, error) {
+	name := bundle.AgentName(s.p.Bottle)
+	s.td.push("agent container "+name, "docker", "rm", "-f", name)
+	err := s.step("start agent", func() error { return shell.Run(ctx, s.R, dockerAgentArgs(s, b)...) })
+	return provision.DockerGuest{R: s.R, Container: name}, err
+}
+
+// dockerAgentArgs runs the agent container on the internal network only.
+func dockerAgentArgs(s *session, b backend) []string {
+	p := s.p
+	a := []string{"docker", "run", "--detach", "--name", bundle.AgentName(p.Bottle)}
+	a = append(a, p.labelArgs(RoleAgent)...)
+	a = append(a, "--network", bundle.NetworkName(p.Bottle)) // internal: the bundle is the only way out
+	for _, e := range s.guestEnv(b) {
+		if e.ByName {
+			a = append(a, "-e", e.Name) // value from claude-bottle's environment, never in argv
+		} else {
+			a = append(a, "-e", e.Name+"="+e.Value)
+		}
+	}
+	return append(a, p.AgentImage, "sleep", "infinity")
+}
+
+// createBundle creates the bundle container and places its files (spec,
+// pipelock config, credentials) before any daemon starts.
+func createBundle(ctx context.Context, s *session, createArgs []string) error {
+	p := s.p
+	s.td.push("bundle "+p.Bundle.Container, "docker", "rm", "-f", p.Bundle.Container)
+	if err := s.step("create bundle", func() error { return shell.Run(ctx, s.R, createArgs...) }); err != nil {
+		return err
+	}
+	return s.step("place bundle files", func() error {
+		return s.R.Run(ctx, shell.Cmd{
+			Argv:  []string{"docker", "cp", "-", p.Bundle.Container + ":/"},
+			Stdin: provision.Archive(p.Bundle.Files), Note: provision.Notes(p.Bundle.Files),
+		})
+	})
+}
+
+func startBundle(ctx context.Context, s *session) error {
+	return s.step("start bundle", func() error {
+		return shell.Run(ctx, s.R, "docker", "start", s.p.Bundle.Container)
+	})
+}

@@ -1,0 +1,304 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/provision"
+	"github.com/claude-bottle/claude-bottle/shell"
+)
+
+// Launcher runs a Plan through the runner.
+type Launcher struct {
+	R   shell.Runner
+	Log logrus.FieldLogger
+	// Out is program output: the bottle's name after --detach.
+	Out io.Writer
+	// TTY is true when claude-bottle's stdin is a terminal (exec -t).
+	TTY bool
+	// Now is the clock for step timings.
+	Now func() time.Time
+	// CacheDir holds agent image archives for smolvm ("" passes the image
+	// reference to smolvm as it is).
+	CacheDir string
+	// FS is the host file system, for that cache.
+	FS HostFS
+	// TeardownTimeout bounds the teardown after a failure or interrupt.
+	TeardownTimeout time.Duration
+}
+
+// StepError is a launch step that failed: Step names it, Err carries the
+// command error (quoted command line, exit status, stderr).
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// TeardownError is a teardown that left something behind.
+type TeardownError struct{ Err error }
+
+func (e *TeardownError) Error() string { return "teardown: " + e.Err.Error() }
+func (e *TeardownError) Unwrap() error { return e.Err }
+
+// AgentExit is the agent's non-zero exit status in an attached launch.
+type AgentExit struct{ Code int }
+
+func (e *AgentExit) Error() string { return fmt.Sprintf("the agent exited with status %d", e.Code) }
+
+// backend is what differs between docker and smolmachines.
+type backend interface {
+	// startBundle creates and starts the bundle (and what it needs first).
+	startBundle(ctx context.Context, s *session) error
+	// discover stamps the agent-facing URLs onto the plan.
+	discover(ctx context.Context, s *session) error
+	// startGuest creates and starts the agent's guest.
+	startGuest(ctx context.Context, s *session) (provision.Guest, error)
+	// guestEnv is the guest environment's network part (proxy, gate, supervise).
+	guestEnv(p *Plan) []EnvVar
+}
+
+// session is one launch in progress.
+type session struct {
+	*Launcher
+	p      *Plan
+	td     *teardown
+	ca     []byte
+	timing []string
+}
+
+// step runs fn as a named launch step, timing it and wrapping its error.
+func (s *session) step(name string, fn func() error) error {
+	start := s.Now()
+	err := fn()
+	d := s.Now().Sub(start).Round(time.Millisecond)
+	s.Log.Debugf("step %s: %s", name, d)
+	s.timing = append(s.timing, fmt.Sprintf("%s %s", name, d))
+	if err != nil {
+		return &StepError{Step: name, Err: err}
+	}
+	return nil
+}
+
+// Launch runs the plan: bundle, ports, guest, provisioning, then the agent
+// (attached) or the bottle's name (detached). Whatever fails, everything the
+// launch created is removed, newest first; so it is after an attached agent
+// exits, and when ctx is cancelled (SIGINT/SIGTERM).
+func (l *Launcher) Launch(ctx context.Context, p *Plan) (err error) {
+	s := &session{Launcher: l, p: p, td: &teardown{r: l.R}}
+	start := l.Now()
+	defer func() {
+		if err == nil && p.Detach {
+			return
+		}
+		if terr := s.cleanup(ctx); terr != nil {
+			err = errors.Join(err, &TeardownError{Err: terr})
+		}
+	}()
+	b, err := l.backendFor(ctx, p)
+	if err != nil {
+		return err
+	}
+	guest, err := s.setUp(ctx, b)
+	if err != nil {
+		return err
+	}
+	l.Log.Infof("bottle %s ready in %s (%s)", p.Bottle, l.Now().Sub(start).Round(time.Millisecond), strings.Join(s.timing, ", "))
+	if p.Detach {
+		if p.DryRun {
+			fmt.Fprintf(l.Out, "# bottle %s stays running (--detach)\n", p.Bottle)
+		} else {
+			fmt.Fprintln(l.Out, p.Bottle)
+		}
+		return nil
+	}
+	return s.attach(ctx, guest)
+}
+
+// setUp brings the bottle up to the point where the agent can run.
+func (s *session) setUp(ctx context.Context, b backend) (provision.Guest, error) {
+	if err := b.startBundle(ctx, s); err != nil {
+		return nil, err
+	}
+	if err := s.step("wait for bundle", func() error { return s.waitBundle(ctx) }); err != nil {
+		return nil, err
+	}
+	if err := s.step("discover ports", func() error { return b.discover(ctx, s) }); err != nil {
+		return nil, err
+	}
+	if err := s.step("fetch CA", func() error { return s.fetchCA(ctx) }); err != nil {
+		return nil, err
+	}
+	guest, err := b.startGuest(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	err = s.step("provision", func() error {
+		return provision.Run(ctx, guest, s.Log, s.p.Guest, s.live())
+	})
+	return guest, err
+}
+
+func (s *session) attach(ctx context.Context, g provision.Guest) error {
+	argv := provision.AgentCommand(s.p.AgentArgs, s.p.Guest.Prompt != "")
+	err := g.Attach(ctx, argv, s.TTY)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if code := shell.ExitCode(err); code > 0 {
+		return &AgentExit{Code: code}
+	}
+	if err != nil {
+		return &StepError{Step: "run agent", Err: err}
+	}
+	return nil
+}
+
+// cleanup tears down with a context of its own: the launch's may be cancelled.
+func (s *session) cleanup(ctx context.Context) error {
+	timeout := s.TeardownTimeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	return s.td.run(tctx)
+}
+
+// bundleExec is `docker exec <bundle> claude-bottle sidecar …`.
+func (s *session) bundleExec(args ...string) []string {
+	return append([]string{"docker", "exec", s.p.Bundle.Container, bundle.Binary, "sidecar"}, args...)
+}
+
+// waitBundle blocks until every daemon of the bundle accepts connections.
+func (s *session) waitBundle(ctx context.Context) error {
+	timeout := fmt.Sprintf("%ds", int(BundleReadyTimeout.Seconds()))
+	return shell.Run(ctx, s.R, s.bundleExec("wait", "--timeout", timeout)...)
+}
+
+// BundleReadyTimeout bounds how long the launch waits for the bundle's daemons.
+const BundleReadyTimeout = 60 * time.Second
+
+// fetchCA reads the certificate of the CA the guest must trust from the bundle.
+func (s *session) fetchCA(ctx context.Context) error {
+	path := bundle.PipelockCACert
+	if s.caKind() == provision.CAEgress {
+		path = bundle.EgressCACert
+	}
+	out, err := shell.Output(ctx, s.R, "docker", "exec", s.p.Bundle.Container, "cat", path)
+	if err != nil {
+		return err
+	}
+	s.ca = []byte(out + "\n")
+	if s.p.DryRun {
+		s.Log.Infof("CA (%s): fingerprint known once the bundle runs", s.caKind())
+		return nil
+	}
+	fp, err := provision.Fingerprint(s.ca)
+	if err != nil {
+		return fmt.Errorf("bundle's CA %s: %w", path, err)
+	}
+	s.Log.Infof("CA (%s) SHA-256 fingerprint: %s", s.caKind(), fp)
+	return nil
+}
+
+// caKind: egress is not among the daemons a launch starts yet, so the guest
+// trusts pipelock's CA; the choice follows the bundle spec.
+func (s *session) caKind() string {
+	return provision.CAKind(s.p.Bundle.Spec.Has(bundle.Egress))
+}
+
+// live gathers what provisioning needs that exists only now.
+func (s *session) live() provision.Live {
+	return provision.Live{CA: s.ca, CAKind: s.caKind(), GateHost: s.p.AgentGitGateHost,
+		Upstreams: s.p.Upstreams, SuperviseURL: s.p.AgentSuperviseURL}
+}
+
+// guestEnv is the whole guest environment: network part, CA, user --env and
+// secrets by name.
+func (s *session) guestEnv(b backend) []EnvVar {
+	env := b.guestEnv(s.p)
+	env = append(env, EnvVar{Name: "NODE_EXTRA_CA_CERTS", Value: provision.CAPath(s.caKind())})
+	return append(env, s.p.Env...)
+}
+
+// proxyEnv are the proxy variables for a proxy URL and NO_PROXY list, in
+// both spellings (curl reads only the lower-case http_proxy).
+func proxyEnv(proxy string, noProxy []string) []EnvVar {
+	np := strings.Join(noProxy, ",")
+	return []EnvVar{
+		{Name: "HTTPS_PROXY", Value: proxy}, {Name: "HTTP_PROXY", Value: proxy},
+		{Name: "https_proxy", Value: proxy}, {Name: "http_proxy", Value: proxy},
+		{Name: "NO_PROXY", Value: np}, {Name: "no_proxy", Value: np},
+	}
+}
+
+// HostFS is what a launch does to host files itself (the image cache).
+type HostFS interface {
+	Exists(path string) bool
+	MkdirAll(dir string) error
+	Rename(from, to string) error
+}
+
+// OSFS is the real HostFS.
+type OSFS struct{}
+
+func (OSFS) Exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+func (OSFS) MkdirAll(dir string) error    { return os.MkdirAll(dir, 0o755) }
+func (OSFS) Rename(from, to string) error { return os.Rename(from, to) }
+
+// NoFS is the dry-run's HostFS: nothing exists, nothing changes.
+type NoFS struct{}
+
+func (NoFS) Exists(string) bool          { return false }
+func (NoFS) MkdirAll(string) error       { return nil }
+func (NoFS) Rename(string, string) error { return nil }
+
+// backendFor picks the backend and, for smolvm, resolves --smolvm-net auto:
+// smolvm releases whose `machine create` has --net-backend switch any egress
+// allowlist to virtio-net, where the guest's 127.0.0.1 is its own; older
+// ones keep TSI, where it is the host's. A dry-run does not probe: it shows
+// the tsi plan and says so.
+func (l *Launcher) backendFor(ctx context.Context, p *Plan) (backend, error) {
+	if p.Backend == Docker {
+		return dockerBackend{}, nil
+	}
+	b := smolBackend{net: p.Net}
+	if p.Net != NetAuto {
+		return b, nil
+	}
+	if p.DryRun {
+		b.net = NetTSI
+		b.autoNote = "--smolvm-net auto: a dry-run shows the tsi plan; a real run probes smolvm (machine create --help)"
+		l.Log.Info(b.autoNote)
+		return b, nil
+	}
+	out, err := shell.Output(ctx, l.R, "smolvm", "machine", "create", "--help")
+	if err != nil {
+		return nil, &StepError{Step: "probe smolvm", Err: err}
+	}
+	b.net = ProbeNet(out)
+	l.Log.Infof("--smolvm-net auto: using %s", b.net)
+	return b, nil
+}
+
+// ProbeNet chooses the network mode from `smolvm machine create --help`.
+func ProbeNet(help string) string {
+	if strings.Contains(help, "--net-backend") {
+		return NetVirtio
+	}
+	return NetTSI
+}

@@ -1,0 +1,373 @@
+package launch
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/provision"
+)
+
+// Backends.
+const (
+	Docker       = "docker"
+	Smolmachines = "smolmachines"
+)
+
+// smolvm network modes (--smolvm-net).
+const (
+	NetAuto   = "auto"
+	NetTSI    = "tsi"
+	NetVirtio = "virtio-net"
+)
+
+// Secrets passed to the guest by name when they are set on the host.
+var DefaultSecrets = []string{"ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"}
+
+// Options are the launch command's inputs, as typed.
+type Options struct {
+	Backend        string
+	Name           string
+	Cwd            string
+	Prompt         string
+	Skills         []string
+	Upstreams      []string // NAME=URL
+	GitCredentials []string // NAME=PATH
+	KnownHosts     string
+	AllowHosts     []string
+	Supervise      bool
+	AgentImage     string
+	BundleImage    string
+	Env            []string // KEY[=VALUE]
+	SmolvmNet      string
+	Detach         bool
+	AgentArgs      []string
+	DryRun         bool
+}
+
+// EnvVar is one variable of the guest's environment. ByName variables carry
+// no value: the runtime takes it from claude-bottle's environment.
+type EnvVar struct {
+	Name   string
+	Value  string
+	ByName bool
+}
+
+// Plan is everything a launch will do, decided before any command runs.
+// The Agent* fields are empty until launch has discovered the bundle's ports.
+type Plan struct {
+	Bottle  string
+	Backend string
+	// Net is the smolvm network mode; NetAuto is resolved by launch.
+	Net         string
+	AgentImage  string
+	BundleImage string
+
+	Bundle BundleSpec
+
+	Upstreams []Upstream
+	// Guest holds what provisioning places in the guest, from the host.
+	Guest provision.Inputs
+	// Env is the guest env known up front (user --env, secrets by name).
+	Env       []EnvVar
+	AgentArgs []string
+	Detach    bool
+	DryRun    bool
+
+	// Set by launch once the bundle runs.
+	AgentProxyURL     string
+	AgentGitGateHost  string
+	AgentSuperviseURL string
+}
+
+// BundleSpec is how the bundle container is started.
+type BundleSpec struct {
+	Container string
+	// PortsToPublish are the agent-facing container ports (smolmachines
+	// publishes them on host loopback; docker publishes nothing).
+	PortsToPublish []int
+	Spec           bundle.Spec
+	// Files are placed in the bundle before its daemons start.
+	Files []provision.File
+}
+
+// Prepare validates every input and builds the Plan. It runs no command;
+// it only reads the files the options name. getenv reads claude-bottle's
+// environment; suffix makes a default name unique (fixed in a dry-run).
+func Prepare(o Options, getenv func(string) (string, bool), suffix string) (*Plan, error) {
+	p := &Plan{Backend: o.Backend, AgentImage: o.AgentImage, BundleImage: o.BundleImage,
+		AgentArgs: o.AgentArgs, Detach: o.Detach, DryRun: o.DryRun}
+	if err := p.setBackend(o); err != nil {
+		return nil, err
+	}
+	if err := p.setName(o, suffix); err != nil {
+		return nil, err
+	}
+	if err := p.setUpstreams(o); err != nil {
+		return nil, err
+	}
+	if err := p.setEnv(o, getenv); err != nil {
+		return nil, err
+	}
+	if err := p.setGuest(o); err != nil {
+		return nil, err
+	}
+	if err := p.setBundle(o); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Plan) setBackend(o Options) error {
+	switch o.Backend {
+	case Docker, Smolmachines:
+	default:
+		return badInput("unknown backend %q: want docker or smolmachines", o.Backend)
+	}
+	switch o.SmolvmNet {
+	case NetAuto, NetTSI, NetVirtio:
+		p.Net = o.SmolvmNet
+	default:
+		return badInput("unknown --smolvm-net %q: want auto, tsi or virtio-net", o.SmolvmNet)
+	}
+	if o.AgentImage == "" || o.BundleImage == "" {
+		return badInput("--agent-image and --bundle-image must not be empty")
+	}
+	return nil
+}
+
+func (p *Plan) setName(o Options, suffix string) error {
+	if o.Name != "" {
+		p.Bottle = o.Name
+		return ValidateName(o.Name)
+	}
+	base := "bottle"
+	if o.Cwd != "" {
+		if abs, err := filepath.Abs(o.Cwd); err == nil {
+			if s := sanitizeName(filepath.Base(abs)); s != "" {
+				base = s
+			}
+		}
+	}
+	if len(base) > MaxNameLen-len(suffix)-1 {
+		base = strings.TrimRight(base[:MaxNameLen-len(suffix)-1], "-_")
+	}
+	p.Bottle = base + "-" + suffix
+	return ValidateName(p.Bottle)
+}
+
+// sanitizeName turns a directory name into a bottle name prefix.
+func sanitizeName(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_'
+		switch {
+		case ok:
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimRight(b.String(), "-_")
+}
+
+func (p *Plan) setUpstreams(o Options) error {
+	seen := map[string]bool{}
+	for _, s := range o.Upstreams {
+		u, err := ParseUpstream(s)
+		if err != nil {
+			return err
+		}
+		if seen[u.Name] {
+			return badInput("invalid --upstream %q: name %q given twice", s, u.Name)
+		}
+		seen[u.Name] = true
+		p.Upstreams = append(p.Upstreams, u)
+	}
+	for _, h := range o.AllowHosts {
+		if err := checkHost(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Plan) setEnv(o Options, getenv func(string) (string, bool)) error {
+	seen := map[string]bool{}
+	for _, s := range o.Env {
+		v, err := ParseEnv(s)
+		if err != nil {
+			return err
+		}
+		if reservedEnv[v.Name] {
+			return badInput("invalid --env %q: %s is set by claude-bottle", s, v.Name)
+		}
+		if seen[v.Name] {
+			return badInput("invalid --env %q: %s given twice", s, v.Name)
+		}
+		if _, set := getenv(v.Name); v.ByName && !set {
+			return badInput("invalid --env %q: %s is not set in claude-bottle's environment", s, v.Name)
+		}
+		seen[v.Name] = true
+		p.Env = append(p.Env, v)
+	}
+	for _, name := range DefaultSecrets {
+		if _, set := getenv(name); set && !seen[name] {
+			p.Env = append(p.Env, EnvVar{Name: name, ByName: true})
+		}
+	}
+	return nil
+}
+
+// reservedEnv are the guest variables launch sets itself.
+var reservedEnv = map[string]bool{
+	"HTTPS_PROXY": true, "HTTP_PROXY": true, "NO_PROXY": true,
+	"https_proxy": true, "http_proxy": true, "no_proxy": true,
+	"GIT_GATE_URL": true, "MCP_SUPERVISE_URL": true, "NODE_EXTRA_CA_CERTS": true,
+}
+
+func (p *Plan) setGuest(o Options) error {
+	in := provision.Inputs{Supervise: o.Supervise}
+	if o.Cwd != "" {
+		git, err := gitDir(o.Cwd)
+		if err != nil {
+			return err
+		}
+		in.GitDir = git
+	}
+	if o.Prompt != "" {
+		if err := readable(o.Prompt); err != nil {
+			return badInput("invalid --prompt: %v", err)
+		}
+		in.Prompt = o.Prompt
+	}
+	names := map[string]string{}
+	for _, dir := range o.Skills {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return badInput("invalid --skill: %v", err)
+		}
+		if !fi.IsDir() {
+			return badInput("invalid --skill %s: not a directory", dir)
+		}
+		abs, _ := filepath.Abs(dir)
+		base := filepath.Base(abs)
+		if prev, dup := names[base]; dup {
+			return badInput("invalid --skill %s: same name %q as %s", dir, base, prev)
+		}
+		names[base] = dir
+		in.Skills = append(in.Skills, dir)
+	}
+	p.Guest = in
+	return nil
+}
+
+// gitDir returns DIR/.git, which must be a directory.
+func gitDir(dir string) (string, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", badInput("invalid --cwd: %v", err)
+	}
+	if !fi.IsDir() {
+		return "", badInput("invalid --cwd %s: not a directory", dir)
+	}
+	git := filepath.Join(dir, ".git")
+	fi, err = os.Stat(git)
+	if err != nil || !fi.IsDir() {
+		return "", badInput("invalid --cwd %s: not the top of a git repository (no .git directory)", dir)
+	}
+	return git, nil
+}
+
+func readable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	return nil
+}
+
+func (p *Plan) setBundle(o Options) error {
+	b := BundleSpec{Container: bundle.ContainerName(p.Bottle)}
+	b.Spec = bundle.Spec{Bottle: p.Bottle, Daemons: []string{bundle.Pipelock}, AllowHosts: bundle.AllowHosts(o.AllowHosts)}
+	b.PortsToPublish = []int{bundle.PipelockPort}
+	if len(p.Upstreams) > 0 {
+		b.Spec.Daemons = append(b.Spec.Daemons, bundle.GitGate)
+		b.PortsToPublish = append(b.PortsToPublish, bundle.GitGatePort)
+	}
+	if o.Supervise {
+		b.Spec.Daemons = append(b.Spec.Daemons, bundle.Supervise)
+		b.PortsToPublish = append(b.PortsToPublish, bundle.SupervisePort)
+	}
+	files, err := p.bundleCredentials(o, &b.Spec)
+	if err != nil {
+		return err
+	}
+	b.Files = append([]provision.File{
+		{Path: bundle.SpecPath, Mode: 0o644, Content: b.Spec.Marshal(), Show: true},
+		{Path: bundle.PipelockConfigPath, Mode: 0o600, Content: bundle.PipelockConfig(b.Spec.AllowHosts), Show: true},
+	}, files...)
+	p.Bundle = b
+	return nil
+}
+
+// bundleCredentials validates --git-credential and --known-hosts and returns
+// the files that carry them into the bundle (root 0600; never the agent).
+func (p *Plan) bundleCredentials(o Options, spec *bundle.Spec) ([]provision.File, error) {
+	creds := map[string]string{}
+	for _, s := range o.GitCredentials {
+		name, path, err := parsePair("--git-credential", s)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := creds[name]; dup {
+			return nil, badInput("invalid --git-credential %q: %s given twice", s, name)
+		}
+		if err := readable(path); err != nil {
+			return nil, badInput("invalid --git-credential %q: %v", s, err)
+		}
+		creds[name] = path
+	}
+	var files []provision.File
+	for _, u := range p.Upstreams {
+		bu := bundle.Upstream{Name: u.Name, URL: u.URL}
+		if path, ok := creds[u.Name]; ok {
+			bu.Credential = bundle.CredentialDir + "/" + u.Name
+			files = append(files, provision.File{Path: bu.Credential, Mode: 0o600, Source: path})
+			delete(creds, u.Name)
+		}
+		spec.Upstreams = append(spec.Upstreams, bu)
+	}
+	if len(creds) > 0 {
+		var names []string
+		for n := range creds {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, badInput("invalid --git-credential: no --upstream named %s", strings.Join(names, ", "))
+	}
+	if o.KnownHosts != "" {
+		if err := readable(o.KnownHosts); err != nil {
+			return nil, badInput("invalid --known-hosts: %v", err)
+		}
+		spec.KnownHosts = bundle.KnownHostsPath
+		files = append(files, provision.File{Path: bundle.KnownHostsPath, Mode: 0o644, Source: o.KnownHosts})
+	} else if len(files) > 0 {
+		return nil, badInput("--git-credential needs --known-hosts: upstream host keys are pinned, never trusted on first use")
+	}
+	return files, nil
+}

@@ -1,0 +1,202 @@
+package launch
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/provision"
+	"github.com/claude-bottle/claude-bottle/shell"
+)
+
+// smolBackend runs the agent in a smolvm microVM. The bundle publishes its
+// agent-facing ports on host loopback only; the guest reaches them there
+// (tsi) or through the virtio-net gateway that dials host loopback.
+type smolBackend struct {
+	net string // NetTSI or NetVirtio (auto is resolved before)
+	// autoNote explains a dry-run's choice for --smolvm-net auto.
+	autoNote string
+}
+
+// gatewayIP is the virtio-net gateway, which dials host loopback.
+const gatewayIP = "100.96.0.1"
+
+// guestHost is where the guest reaches the host's loopback.
+func (b smolBackend) guestHost() string {
+	if b.net == NetVirtio {
+		return gatewayIP
+	}
+	return "127.0.0.1"
+}
+
+// allowArgs are the egress allowlist flags: each CIDR its own flag.
+func (b smolBackend) allowArgs() []string {
+	if b.net == NetVirtio {
+		return []string{
+			"--allow-cidr", gatewayIP + "/32", // the gateway that dials host loopback
+			"--allow-cidr", "127.0.0.1/32", // reopens host loopback on smolvm with the loopback floor
+		}
+	}
+	return []string{"--net", "--allow-cidr", "127.0.0.1/32"}
+}
+
+func (smolBackend) startBundle(ctx context.Context, s *session) error {
+	if err := createBundle(ctx, s, smolBundleArgs(s.p)); err != nil {
+		return err
+	}
+	return startBundle(ctx, s)
+}
+
+// smolBundleArgs publishes each agent-facing port on host loopback only, on
+// a port docker picks.
+func smolBundleArgs(p *Plan) []string {
+	a := []string{"docker", "create", "--name", p.Bundle.Container}
+	a = append(a, p.labelArgs(RoleBundle)...)
+	for _, port := range p.Bundle.PortsToPublish {
+		a = append(a, "-p", "127.0.0.1::"+strconv.Itoa(port))
+	}
+	return append(a, p.BundleImage)
+}
+
+func (b smolBackend) discover(ctx context.Context, s *session) error {
+	p := s.p
+	for _, port := range p.Bundle.PortsToPublish {
+		out, err := shell.Output(ctx, s.R, "docker", "port", p.Bundle.Container, strconv.Itoa(port)+"/tcp")
+		if err != nil {
+			return err
+		}
+		host, err := ParsePortBinding(out)
+		if err != nil {
+			return fmt.Errorf("bundle port %d: %w", port, err)
+		}
+		addr := b.guestHost() + ":" + strconv.Itoa(host)
+		switch port {
+		case bundle.PipelockPort:
+			p.AgentProxyURL = "http://" + addr
+		case bundle.GitGatePort:
+			p.AgentGitGateHost = "git://" + addr
+		case bundle.SupervisePort:
+			p.AgentSuperviseURL = "http://" + addr + "/"
+		}
+	}
+	return nil
+}
+
+func (b smolBackend) guestEnv(p *Plan) []EnvVar {
+	noProxy := []string{"localhost", "127.0.0.1"}
+	if b.net == NetVirtio {
+		noProxy = append(noProxy, gatewayIP) // supervise and the gate are there
+	}
+	return append(proxyEnv(p.AgentProxyURL, noProxy), gateEnv(p)...)
+}
+
+func (b smolBackend) startGuest(ctx context.Context, s *session) (provision.Guest, error) {
+	name := bundle.AgentName(s.p.Bottle)
+	image, err := b.agentImage(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	s.td.push("machine "+name, "smolvm", "machine", "delete", "-n", name, "-f") // -f: else it prompts, and does nothing
+	if err := s.step("create machine", func() error {
+		return s.R.Run(ctx, shell.Cmd{Argv: b.createArgs(s, image), Note: b.createNote()})
+	}); err != nil {
+		return nil, err
+	}
+	err = s.step("start machine", func() error { return shell.Run(ctx, s.R, "smolvm", "machine", "start", "-n", name) })
+	return provision.SmolvmGuest{R: s.R, Machine: name}, err
+}
+
+func (b smolBackend) createNote() []string {
+	if b.autoNote == "" {
+		return nil
+	}
+	return []string{b.autoNote}
+}
+
+// createArgs creates the machine: labels, image, egress allowlist, guest env
+// (secrets by reference only: smolvm persists plain -e values).
+func (b smolBackend) createArgs(s *session, image string) []string {
+	p := s.p
+	a := []string{"smolvm", "machine", "create", "--name", bundle.AgentName(p.Bottle)}
+	a = append(a, p.labelArgs(RoleAgent)...)
+	a = append(a, "--image", image)
+	a = append(a, b.allowArgs()...)
+	for _, e := range s.guestEnv(b) {
+		if e.ByName {
+			a = append(a, "--secret-env", e.Name+"="+e.Name) // a reference; the value stays on the host
+		} else {
+			a = append(a, "-e", e.Name+"="+e.Value)
+		}
+	}
+	return append(a, "--", "sleep", "infinity")
+}
+
+// agentImage returns what `machine create --image` gets. A local archive is
+// used as it is. A docker image is saved to an archive once per image ID:
+// smolvm would pull a registry reference inside the guest, under the egress
+// policy, which allows no registry.
+func (b smolBackend) agentImage(ctx context.Context, s *session) (string, error) {
+	img := s.p.AgentImage
+	if isLocalImage(img) || s.CacheDir == "" {
+		return img, nil
+	}
+	var archive string
+	err := s.step("save agent image", func() error {
+		id, err := shell.Output(ctx, s.R, "docker", "image", "inspect", "--format", "{{.Id}}", img)
+		if err != nil {
+			return err
+		}
+		file, err := imageFile(id, s.p.DryRun)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(s.CacheDir, "images")
+		archive = filepath.Join(dir, file)
+		if s.FS.Exists(archive) {
+			return nil
+		}
+		if err := s.FS.MkdirAll(dir); err != nil {
+			return err
+		}
+		// Save under a temporary name: an interrupted save never becomes the cache.
+		save := shell.Cmd{Argv: []string{"docker", "save", "--output", archive + ".part", img},
+			Note: []string{"agent image archive for smolvm, saved once per image ID, renamed to " + filepath.Base(archive) + " when complete"}}
+		if err := s.R.Run(ctx, save); err != nil {
+			return err
+		}
+		return s.FS.Rename(archive+".part", archive)
+	})
+	return archive, err
+}
+
+// isLocalImage follows smolvm's rule for local image sources.
+func isLocalImage(img string) bool {
+	for _, p := range []string{"/", "./", "../"} {
+		if strings.HasPrefix(img, p) {
+			return true
+		}
+	}
+	for _, sfx := range []string{".tar", ".tar.gz", ".tgz"} {
+		if strings.HasSuffix(img, sfx) {
+			return true
+		}
+	}
+	return img == "-"
+}
+
+// imageFile names an image archive after the image ID.
+func imageFile(id string, dryRun bool) (string, error) {
+	hex, ok := strings.CutPrefix(strings.TrimSpace(id), "sha256:")
+	switch {
+	case !ok && dryRun:
+		hex = "IMAGE-ID"
+	case !ok || len(hex) < 16:
+		return "", fmt.Errorf("unexpected image ID %q", id)
+	default:
+		hex = hex[:16]
+	}
+	return "agent-" + hex + ".tar", nil
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/claude-bottle/claude-bottle/internal/fake"
+)
+
+// TestMain registers the CLI and the docker and smolvm stand-ins as
+// programs the scripts run.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"claude-bottle": func() { os.Exit(Main(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Environ())) },
+		"docker":        func() { os.Exit(fake.Run("docker", stdProc())) },
+		"smolvm":        func() { os.Exit(fake.Run("smolvm", stdProc())) },
+	})
+}
+
+func stdProc() *fake.Proc {
+	return &fake.Proc{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Dir: os.Getenv("FAKE_DIR"), Env: os.LookupEnv}
+}
+
+func params(dir string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("FAKE_DIR", e.WorkDir)
+			e.Setenv("HOME", e.WorkDir+"/home")
+			e.Setenv("XDG_CACHE_HOME", e.WorkDir+"/cache")
+			// testscript starts from an empty environment: no CLAUDE_BOTTLE_*,
+			// no secrets, no DOCKER_HOST leak in from the host.
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"leftovers": cmdLeftovers,
+		},
+	}
+}
+
+// cmdLeftovers prints the resources the stand-ins still hold; with no
+// resources it prints nothing. "leftovers" fails if any are left,
+// "! leftovers" fails if none are.
+func cmdLeftovers(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 0 {
+		ts.Fatalf("usage: leftovers")
+	}
+	out, err := fake.Leftovers(ts.Getenv("FAKE_DIR"))
+	ts.Check(err)
+	fmt.Fprint(ts.Stdout(), out)
+	if (out != "") != neg {
+		ts.Fatalf("leftovers:\n%s", out)
+	}
+}
+
+func TestSmolmachines(t *testing.T) { testscript.Run(t, params("testscripts/smolmachines")) }
+func TestDocker(t *testing.T)       { testscript.Run(t, params("testscripts/docker")) }
+func TestCLI(t *testing.T)          { testscript.Run(t, params("testscripts/cli")) }

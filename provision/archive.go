@@ -1,0 +1,160 @@
+package provision
+
+import (
+	"archive/tar"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Archive streams files as one tar archive rooted at "/" (entry names have
+// no leading slash). It is built lazily, as the command reads it: a dry-run
+// never reads it, and a large .git is never held in memory.
+func Archive(files []File) io.Reader {
+	pr, pw := io.Pipe()
+	started := false
+	return readerFunc(func(p []byte) (int, error) {
+		if !started {
+			started = true
+			go func() { pw.CloseWithError(WriteArchive(pw, files)) }()
+		}
+		return pr.Read(p)
+	})
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// WriteArchive writes files as a tar archive to w.
+func WriteArchive(w io.Writer, files []File) error {
+	tw := tar.NewWriter(w)
+	for _, f := range files {
+		var err error
+		switch {
+		case f.Dir:
+			err = tw.WriteHeader(header(f.Path+"/", tar.TypeDir, f.Owner, f.Mode, 0))
+		case f.Tree:
+			err = writeTree(tw, f.Source, f.Path, f.Owner)
+		case f.Source != "":
+			err = writeHostFile(tw, f)
+		default:
+			err = writeContent(tw, f.Path, f.Owner, f.Mode, f.Content)
+		}
+		if err != nil {
+			return fmt.Errorf("archive %s: %w", f.Path, err)
+		}
+	}
+	return tw.Close()
+}
+
+func header(path string, typ byte, u User, mode fs.FileMode, size int64) *tar.Header {
+	return &tar.Header{
+		Name: strings.TrimPrefix(path, "/"), Typeflag: typ, Size: size,
+		Mode: int64(mode.Perm() | mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)),
+		Uid:  u.UID, Gid: u.GID, Uname: u.Name, Gname: u.Name,
+		Format: tar.FormatPAX,
+	}
+}
+
+func writeContent(tw *tar.Writer, path string, u User, mode fs.FileMode, b []byte) error {
+	if err := tw.WriteHeader(header(path, tar.TypeReg, u, mode, int64(len(b)))); err != nil {
+		return err
+	}
+	_, err := tw.Write(b)
+	return err
+}
+
+// writeHostFile copies one host file with the File's owner and mode.
+func writeHostFile(tw *tar.Writer, f File) error {
+	b, err := os.ReadFile(f.Source)
+	if err != nil {
+		return err
+	}
+	return writeContent(tw, f.Path, f.Owner, f.Mode, b)
+}
+
+// writeTree copies the host directory src to dst: every directory, regular
+// file and symlink, with its mode kept and owned by u. Other file types
+// (sockets, devices) are skipped.
+func writeTree(tw *tar.Writer, src, dst string, u User) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		name := dst
+		if rel != "." {
+			name = dst + "/" + filepath.ToSlash(rel)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return tw.WriteHeader(header(name+"/", tar.TypeDir, u, info.Mode(), 0))
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			h := header(name, tar.TypeSymlink, u, 0o777, 0)
+			h.Linkname = target
+			return tw.WriteHeader(h)
+		case d.Type().IsRegular():
+			return copyFile(tw, path, name, u, info)
+		}
+		return nil
+	})
+}
+
+func copyFile(tw *tar.Writer, path, name string, u User, info fs.FileInfo) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if err := tw.WriteHeader(header(name, tar.TypeReg, u, info.Mode(), info.Size())); err != nil {
+		return err
+	}
+	_, err = io.CopyN(tw, fh, info.Size())
+	return err
+}
+
+// treeNotes lists every file of a host directory tree as note lines
+// (dry-run transparency for skills).
+func treeNotes(src, dst string, u User) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		name := dst
+		if rel != "." {
+			name = dst + "/" + filepath.ToSlash(rel)
+		}
+		switch {
+		case d.IsDir():
+			out = append(out, fmt.Sprintf("%s %04o %s/", u.Name, info.Mode().Perm(), name))
+		case d.Type()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(path)
+			out = append(out, fmt.Sprintf("%s link %s -> %s", u.Name, name, target))
+		case d.Type().IsRegular():
+			out = append(out, fmt.Sprintf("%s %04o %s", u.Name, info.Mode().Perm(), name))
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,101 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Inputs are what provisioning takes from the host, known before launch.
+type Inputs struct {
+	GitDir    string   // host .git to copy into the workspace ("" without --cwd)
+	Prompt    string   // host prompt file ("" without --prompt)
+	Skills    []string // host skill directories
+	Supervise bool
+}
+
+// Live are the values that exist only once the bundle runs.
+type Live struct {
+	CA           []byte // PEM certificate fetched from the bundle
+	CAKind       string // CAPipelock or CAEgress
+	GateHost     string // git://git-gate or git://127.0.0.1:PORT ("" without upstreams)
+	Upstreams    []Upstream
+	SuperviseURL string
+}
+
+// Files lists everything placed in the guest, in archive order: the CA, the
+// gitconfig, the prompt, the skills, the workspace's .git.
+func Files(in Inputs, live Live) []File {
+	files := []File{{Path: CAPath(live.CAKind), Owner: Root, Mode: 0o644, Content: live.CA}}
+	if len(live.Upstreams) > 0 {
+		files = append(files, File{Path: Gitconfig, Owner: Agent, Mode: 0o644,
+			Content: RenderGitconfig(live.GateHost, live.Upstreams), Show: true})
+	}
+	if in.Prompt != "" {
+		files = append(files, File{Path: PromptPath, Owner: Agent, Mode: 0o600, Source: in.Prompt})
+	}
+	if len(in.Skills) > 0 {
+		files = append(files,
+			File{Path: Home + "/.claude", Owner: Agent, Mode: 0o755, Dir: true},
+			File{Path: SkillsDir, Owner: Agent, Mode: 0o755, Dir: true})
+		for _, s := range in.Skills {
+			abs, _ := filepath.Abs(s)
+			files = append(files, File{Path: SkillsDir + "/" + filepath.Base(abs), Owner: Agent,
+				Source: s, Tree: true, List: true})
+		}
+	}
+	if in.GitDir != "" {
+		files = append(files,
+			File{Path: Workspace, Owner: Agent, Mode: 0o755, Dir: true},
+			File{Path: Workspace + "/.git", Owner: Agent, Source: in.GitDir, Tree: true})
+	}
+	return files
+}
+
+// Run provisions the guest in a fixed number of commands, however many
+// files: one archive in, one root exec, then (when asked for) the workspace
+// checkout and the supervise registration as the agent user.
+func Run(ctx context.Context, g Guest, log logrus.FieldLogger, in Inputs, live Live) error {
+	files := Files(in, live)
+	if err := g.CopyIn(ctx, Archive(files), Notes(files)); err != nil {
+		return fmt.Errorf("copy files into the guest: %w", err)
+	}
+	if err := g.Exec(ctx, Root, []string{"update-ca-certificates"}, nil); err != nil {
+		return fmt.Errorf("trust the %s CA: %w", live.CAKind, err)
+	}
+	if in.GitDir != "" {
+		// The archive brought .git only; check the working tree out of it.
+		if err := g.Exec(ctx, Agent, []string{"git", "-C", Workspace, "reset", "--hard", "--quiet"}, nil); err != nil {
+			return fmt.Errorf("check out the workspace: %w", err)
+		}
+	}
+	if in.Supervise {
+		registerSupervise(ctx, g, log, live.SuperviseURL)
+	}
+	return nil
+}
+
+// registerSupervise adds the supervise MCP server to the agent's user
+// config. A failure is logged and the launch goes on: the agent works
+// without supervise, it only cannot ask for more.
+func registerSupervise(ctx context.Context, g Guest, log logrus.FieldLogger, url string) {
+	var out bytes.Buffer
+	argv := []string{"claude", "mcp", "add", "--scope", "user", "--transport", "http", "supervise", url}
+	if err := g.Exec(ctx, Agent, argv, &out); err != nil {
+		log.Warnf("supervise: registering the MCP server failed, the agent runs without it: %v", err)
+	}
+}
+
+// AgentCommand is the agent's argv: claude with the user's arguments and,
+// with a prompt, the prompt file's content as the last argument (read in the
+// guest, so the prompt never appears in any argv on the host).
+func AgentCommand(args []string, prompt bool) []string {
+	if !prompt {
+		return append([]string{"claude"}, args...)
+	}
+	script := `exec claude "$@" "$(cat ` + PromptPath + `)"`
+	return append([]string{"sh", "-c", script, "claude"}, args...)
+}
