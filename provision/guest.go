@@ -52,9 +52,10 @@ func (g DockerGuest) exec(as User, stdin, tty bool, argv []string) []string {
 	if tty {
 		a = append(a, "-t")
 	}
-	a = append(a, "-u", as.Name) // root steps run as root, the rest as the agent user
-	if as != Root {
-		a = append(a, "-w", Workspace) // root steps may run before the workspace exists
+	if as == Root {
+		a = append(a, "-u", "0") // root steps; no -w: the workspace may not exist yet
+	} else {
+		a = append(a, "-u", as.Name, "-w", Workspace)
 	}
 	a = append(a, g.Container)
 	return append(a, argv...)
