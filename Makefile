@@ -1,0 +1,47 @@
+# claude-bottle — see README.md.
+GO ?= go
+BIN ?= bin/claude-bottle
+FUZZTIME ?= 20s
+
+.PHONY: build test update-golden demo images e2e fuzz bench lint clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -o $(BIN) .
+
+# The test command of the README: unit tests, golden transcripts, vet.
+test:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+# Refresh the golden transcripts in testscripts/ (then read the diff).
+update-golden:
+	UPDATE_GOLDEN=1 $(GO) test -run 'TestSmolmachines|TestDocker|TestCLI' .
+
+# A dry-run launch: needs neither docker nor smolvm.
+demo:
+	$(GO) run . --backend smolmachines --dry-run launch --name demo \
+		--upstream origin=https://github.com/acme/app.git --supervise
+
+# The bundle and agent images (see images/ and testimages/README.md).
+images:
+	$(GO) run . images build $(IMAGES_FLAGS)
+
+# The end-to-end suite on the local Docker Engine.
+e2e:
+	./testimages/build.sh
+	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/...
+
+fuzz:
+	$(GO) test ./shell -run '^$$' -fuzz FuzzQuoteRoundTrip -fuzztime $(FUZZTIME)
+	$(GO) test ./launch -run '^$$' -fuzz FuzzParsePortBinding -fuzztime $(FUZZTIME)
+	$(GO) test ./launch -run '^$$' -fuzz FuzzParseUpstream -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./launch/
+
+lint:
+	test -z "$$(gofmt -l .)"
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin
