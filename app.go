@@ -40,6 +40,8 @@ type deps struct {
 	now        func() time.Time
 	suffix     func() string
 	tty        bool
+	// fs is what a real launch does to host files itself (the image cache).
+	fs launch.HostFS
 }
 
 func (d *deps) getenv(k string) (string, bool) {
@@ -66,7 +68,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 		}
 	}()
 	d := &deps{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ,
-		now: time.Now, suffix: randomSuffix, tty: isTerminal(stdin)}
+		now: time.Now, suffix: randomSuffix, tty: isTerminal(stdin), fs: launch.OSFS{}}
 	return run(ctx, args, d)
 }
 

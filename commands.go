@@ -57,6 +57,11 @@ func runLaunch(c *cli.Context, d *deps) error {
 		Env: c.StringSlice("env"), SmolvmNet: c.String("smolvm-net"), Detach: c.Bool("detach"),
 		AgentArgs: c.Args().Slice(), DryRun: c.Bool("dry-run"),
 	}
+	if c.IsSet("name") {
+		if err := launch.ValidateName(o.Name); err != nil {
+			return err // an explicit empty name is not "no name"
+		}
+	}
 	suffix := "dryrun"
 	if !o.DryRun {
 		suffix = d.suffix()
@@ -66,7 +71,7 @@ func runLaunch(c *cli.Context, d *deps) error {
 		return err
 	}
 	l := &launch.Launcher{R: d.runner(c), Log: logger(c), Out: d.stdout, TTY: d.tty, Now: d.now,
-		CacheDir: d.cacheDir(), FS: launch.OSFS{}}
+		CacheDir: d.cacheDir(), FS: d.fs}
 	if o.DryRun {
 		l.FS = launch.NoFS{}
 	}

@@ -23,11 +23,11 @@ func TestValidateName(t *testing.T) {
 
 func TestParseUpstream(t *testing.T) {
 	good := map[string]Upstream{
-		"origin=https://github.com/acme/app.git": {"origin", "https://github.com/acme/app.git"},
-		"o=git@github.com:acme/app.git":          {"o", "git@github.com:acme/app.git"},
-		"o=ssh://git@host:2222/srv/app.git":      {"o", "ssh://git@host:2222/srv/app.git"},
-		"o=git://upstream/app.git":               {"o", "git://upstream/app.git"},
-		"o=https://h/a=b.git":                    {"o", "https://h/a=b.git"},
+		"origin=https://github.com/acme/app.git": {Name: "origin", URL: "https://github.com/acme/app.git"},
+		"o=git@github.com:acme/app.git":          {Name: "o", URL: "git@github.com:acme/app.git"},
+		"o=ssh://git@host:2222/srv/app.git":      {Name: "o", URL: "ssh://git@host:2222/srv/app.git"},
+		"o=git://upstream/app.git":               {Name: "o", URL: "git://upstream/app.git"},
+		"o=https://h/a=b.git":                    {Name: "o", URL: "https://h/a=b.git"},
 	}
 	for in, want := range good {
 		got, err := ParseUpstream(in)

@@ -48,7 +48,7 @@ func TestGitconfigWithRealGit(t *testing.T) {
 		t.Skip("git not installed")
 	}
 	for _, gate := range []string{"git://git-gate", "git://127.0.0.1:49418"} {
-		cfg := RenderGitconfig(gate, []Upstream{{"origin", "https://github.com/acme/app.git"}})
+		cfg := RenderGitconfig(gate, []Upstream{{Name: "origin", URL: "https://github.com/acme/app.git"}})
 		for _, u := range []string{"https://github.com/acme/app.git", "https://github.com/acme/app",
 			"git@github.com:acme/app.git", "ssh://git@github.com/acme/app.git"} {
 			if got := rewrite(t, cfg, u); got != gate+"/origin.git" {
@@ -75,7 +75,7 @@ func TestGitconfigPrefixTrap(t *testing.T) {
 		t.Errorf("the .git rule rewrote app2.git to %s", got)
 	}
 	// With both upstreams declared, each goes to its own repository.
-	both := RenderGitconfig("git://git-gate", []Upstream{{"app", "https://github.com/acme/app.git"}, {"app2", "https://github.com/acme/app2.git"}})
+	both := RenderGitconfig("git://git-gate", []Upstream{{Name: "app", URL: "https://github.com/acme/app.git"}, {Name: "app2", URL: "https://github.com/acme/app2.git"}})
 	if got := rewrite(t, both, "https://github.com/acme/app2.git"); got != "git://git-gate/app2.git" {
 		t.Errorf("app2.git went to %s", got)
 	}
@@ -84,7 +84,7 @@ func TestGitconfigPrefixTrap(t *testing.T) {
 	}
 	// An undeclared app2.git caught by the spelling without .git lands on a
 	// path no upstream can have (names hold no '.'): the gate refuses it.
-	one := RenderGitconfig("git://git-gate", []Upstream{{"origin", "https://github.com/acme/app.git"}})
+	one := RenderGitconfig("git://git-gate", []Upstream{{Name: "origin", URL: "https://github.com/acme/app.git"}})
 	got := rewrite(t, one, "https://github.com/acme/app2.git")
 	if got != "https://github.com/acme/app2.git" && !strings.HasPrefix(got, "git://git-gate/origin.git") {
 		t.Fatalf("app2.git went to %s", got)

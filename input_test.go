@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/claude-bottle/claude-bottle/shell"
+)
+
+// TestBadInputRunsNothing: every bad input is rejected with exit code 2 and
+// a one-line reason before any command runs.
+func TestBadInputRunsNothing(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file.txt")
+	must(t, os.WriteFile(file, []byte("x"), 0o644))
+	unreadable := filepath.Join(dir, "secret.txt")
+	must(t, os.WriteFile(unreadable, []byte("x"), 0o000))
+	notRepo := filepath.Join(dir, "plain")
+	must(t, os.MkdirAll(notRepo, 0o755))
+	skill := filepath.Join(dir, "skill")
+	must(t, os.MkdirAll(skill, 0o755))
+	long := strings.Repeat("a", 64)
+
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown backend", []string{"--backend", "podman", "launch"}, `unknown backend "podman"`},
+		{"unknown backend env", []string{"--backend", "", "launch"}, `unknown backend ""`},
+		{"unknown net mode", []string{"--backend", "smolmachines", "launch", "--smolvm-net", "slirp"}, `unknown --smolvm-net "slirp"`},
+		{"bad log level", []string{"--log-level", "loud", "launch"}, `invalid --log-level "loud"`},
+		{"bad log format", []string{"--log-format", "xml", "launch"}, `invalid --log-format "xml"`},
+		{"upstream without =", []string{"launch", "--upstream", "origin"}, "want NAME=URL"},
+		{"upstream empty name", []string{"launch", "--upstream", "=https://h/a.git"}, "empty name"},
+		{"upstream empty url", []string{"launch", "--upstream", "origin="}, "empty URL"},
+		{"upstream not git url", []string{"launch", "--upstream", "o=ftp://h/a.git"}, `scheme "ftp"`},
+		{"upstream local path", []string{"launch", "--upstream", "o=/srv/a.git"}, "local paths"},
+		{"upstream repeated", []string{"launch", "--upstream", "o=https://h/a.git", "--upstream", "o=https://h/b.git"}, `name "o" given twice`},
+		{"upstream password", []string{"launch", "--upstream", "o=https://u:p@h/a.git"}, "password"},
+		{"prompt missing", []string{"launch", "--prompt", filepath.Join(dir, "nope.txt")}, "no such file"},
+		{"prompt unreadable", []string{"launch", "--prompt", unreadable}, "permission denied"},
+		{"prompt is a dir", []string{"launch", "--prompt", dir}, "is a directory"},
+		{"skill not a dir", []string{"launch", "--skill", file}, "not a directory"},
+		{"skill missing", []string{"launch", "--skill", filepath.Join(dir, "none")}, "no such file"},
+		{"skill twice", []string{"launch", "--skill", skill, "--skill", skill}, `same name "skill"`},
+		{"cwd missing", []string{"launch", "--cwd", filepath.Join(dir, "none")}, "no such file"},
+		{"cwd not a repo", []string{"launch", "--cwd", notRepo}, "not the top of a git repository"},
+		{"name empty", []string{"launch", "--name", ""}, "invalid bottle name: empty"},
+		{"name space", []string{"launch", "--name", "my bottle"}, `invalid bottle name "my bottle"`},
+		{"name slash", []string{"launch", "--name", "a/b"}, `invalid bottle name "a/b"`},
+		{"name dotdot", []string{"launch", "--name", ".."}, `invalid bottle name ".."`},
+		{"name too long", []string{"launch", "--name", long}, "longer than 63"},
+		{"name trailing dash", []string{"launch", "--name", "a-"}, "no trailing '-'"},
+		{"env bad name", []string{"launch", "--env", "1X=y"}, `"1X" is not a variable name`},
+		{"env by name unset", []string{"launch", "--env", "NOT_SET_HERE"}, "not set in claude-bottle's environment"},
+		{"env reserved", []string{"launch", "--env", "HTTPS_PROXY=http://evil"}, "set by claude-bottle"},
+		{"unknown flag", []string{"launch", "--frobnicate"}, "flag provided but not defined: -frobnicate"},
+		{"unknown global flag", []string{"--verbose", "launch"}, "flag provided but not defined: -verbose"},
+		{"credential without upstream", []string{"launch", "--git-credential", "o=" + file, "--known-hosts", file}, "no --upstream named o"},
+		{"credential without known hosts", []string{"launch", "--upstream", "o=ssh://git@h/a.git", "--git-credential", "o=" + file}, "needs --known-hosts"},
+		{"credential missing file", []string{"launch", "--upstream", "o=ssh://git@h/a.git", "--git-credential", "o=" + filepath.Join(dir, "key")}, "no such file"},
+		{"allow-host url", []string{"launch", "--allow-host", "https://example.com"}, `invalid --allow-host "https://example.com"`},
+		{"allow-host port", []string{"launch", "--allow-host", "example.com:443"}, `invalid --allow-host "example.com:443"`},
+		{"empty agent image", []string{"launch", "--agent-image", ""}, "must not be empty"},
+	}
+	if os.Geteuid() == 0 {
+		t.Log("running as root: an unreadable file is readable; that case checks nothing")
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name == "prompt unreadable" && os.Geteuid() == 0 {
+				t.Skip("root reads any file")
+			}
+			rec := &shell.Recorder{}
+			d, out, errb := testDeps(rec)
+			code := run(context.Background(), append([]string{"claude-bottle"}, c.args...), d)
+			if code != exitBadInput {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitBadInput, errb)
+			}
+			msg := strings.TrimRight(errb.String(), "\n")
+			if strings.Count(msg, "\n") != 0 || !strings.HasPrefix(msg, "claude-bottle: ") || !strings.Contains(msg, c.want) {
+				t.Errorf("stderr %q, want one line containing %q", msg, c.want)
+			}
+			if n := len(rec.Calls()); n != 0 {
+				t.Errorf("%d commands ran:\n%s", n, rec.Transcript())
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout: %q", out)
+			}
+		})
+	}
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/internal/fake"
+	"github.com/claude-bottle/claude-bottle/launch"
+	"github.com/claude-bottle/claude-bottle/shell"
+)
+
+// answers stands in for docker and smolvm in in-process tests: the queries
+// launch makes get plausible answers, everything else succeeds.
+func answers(i int, c shell.Cmd) shell.Reply {
+	a := c.Argv
+	switch {
+	case len(a) > 2 && a[0] == "docker" && a[1] == "port":
+		return shell.Reply{Stdout: "127.0.0.1:3" + strings.TrimSuffix(a[3], "/tcp") + "\n"}
+	case len(a) > 2 && a[len(a)-2] == "cat" && strings.HasSuffix(a[len(a)-1], "ca.pem"):
+		return shell.Reply{Stdout: fake.TestCA + "\n"}
+	case len(a) > 3 && a[1] == "image" && a[2] == "inspect":
+		return shell.Reply{Stdout: "sha256:" + strings.Repeat("ab", 32) + "\n"}
+	case len(a) == 4 && a[0] == "smolvm" && a[3] == "--help":
+		return shell.Reply{Stdout: "      --net-backend <BACKEND>\n"}
+	}
+	return shell.Reply{}
+}
+
+// testDeps are deps around a recorder, with streams captured.
+func testDeps(rec *shell.Recorder, environ ...string) (*deps, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &deps{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, testRunner: rec,
+		environ: append([]string{"HOME=/home/test"}, environ...), now: time.Now,
+		suffix: func() string { return "abc123" }, fs: launch.NoFS{}}, &out, &errb
+}
+
+// fullLaunch is the launch with every provisioning input, detached.
+func fullLaunch(t *testing.T, backend string) []string {
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	must(t, os.MkdirAll(filepath.Join(repo, ".git", "refs"), 0o755))
+	must(t, os.WriteFile(filepath.Join(repo, ".git", "HEAD"), []byte("ref: refs/heads/main\n"), 0o644))
+	must(t, os.MkdirAll(filepath.Join(dir, "skill"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "skill", "SKILL.md"), []byte("# s\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "prompt.txt"), []byte("go\n"), 0o644))
+	return []string{"claude-bottle", "--backend", backend, "launch", "--name", "full", "--cwd", repo,
+		"--prompt", filepath.Join(dir, "prompt.txt"), "--skill", filepath.Join(dir, "skill"),
+		"--upstream", "origin=https://github.com/acme/app.git", "--supervise", "--detach"}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// resource returns what a command creates ("container X", …) or removes.
+func resource(argv []string) (created, removed string) {
+	j := strings.Join(argv, " ")
+	last := argv[len(argv)-1]
+	switch {
+	case strings.HasPrefix(j, "docker network create "):
+		return "network " + last, ""
+	case strings.HasPrefix(j, "docker network rm "):
+		return "", "network " + last
+	case strings.HasPrefix(j, "docker create ") || strings.HasPrefix(j, "docker run "):
+		return "container " + flagValue(argv, "--name"), ""
+	case strings.HasPrefix(j, "docker rm -f "):
+		return "", "container " + last
+	case strings.HasPrefix(j, "smolvm machine create ") && last != "--help":
+		return "machine " + flagValue(argv, "--name"), ""
+	case strings.HasPrefix(j, "smolvm machine delete "):
+		if !strings.Contains(j, " -f") {
+			return "", "" // without -f smolvm deletes nothing
+		}
+		return "", "machine " + flagValue(argv, "-n")
+	}
+	return "", ""
+}
+
+func flagValue(argv []string, flag string) string {
+	for i, a := range argv {
+		if a == flag && i+1 < len(argv) {
+			return argv[i+1]
+		}
+	}
+	return ""
+}
+
+// TestEveryFaultLeavesNothing makes each command of the full launch fail in
+// turn, on both backends, and checks that the launch fails with one error
+// naming the step, the quoted command and its stderr, and removes every
+// resource it created (including the one whose create failed), newest first.
+func TestEveryFaultLeavesNothing(t *testing.T) {
+	for _, backend := range []string{"docker", "smolmachines"} {
+		args := fullLaunch(t, backend)
+		clean := &shell.Recorder{Answer: answers}
+		d, _, errb := testDeps(clean)
+		if code := run(context.Background(), args, d); code != 0 {
+			t.Fatalf("%s: full launch: exit %d: %s", backend, code, errb)
+		}
+		n := len(clean.Calls())
+		t.Logf("%s: full launch runs %d commands", backend, n)
+		for k := 0; k < n; k++ {
+			t.Run(fmt.Sprintf("%s/fail-%02d", backend, k), func(t *testing.T) {
+				checkFault(t, args, k, false)
+			})
+		}
+	}
+}
+
+// TestTeardownFailuresAreReported: a failing removal is reported, and the
+// other removals still run.
+func TestTeardownFailuresAreReported(t *testing.T) {
+	for _, backend := range []string{"docker", "smolmachines"} {
+		t.Run(backend, func(t *testing.T) {
+			rec := &shell.Recorder{Answer: func(i int, c shell.Cmd) shell.Reply {
+				j := shell.Join(c.Argv)
+				switch {
+				case strings.Contains(j, "update-ca-certificates"):
+					return shell.Reply{ExitCode: 1, Stderr: "no space left"}
+				case strings.HasPrefix(j, "docker rm -f claude-bottle-full-bundle"):
+					return shell.Reply{ExitCode: 1, Stderr: "Error response from daemon: device busy"}
+				}
+				return answers(i, c)
+			}}
+			d, _, errb := testDeps(rec)
+			if code := run(context.Background(), fullLaunch(t, backend), d); code != exitFailed {
+				t.Fatalf("exit %d, want %d", code, exitFailed)
+			}
+			msg := errb.String()
+			for _, want := range []string{"no space left", "teardown: remove bundle claude-bottle-full-bundle", "device busy"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, msg)
+				}
+			}
+			if backend == "docker" && !strings.Contains(rec.Transcript(), "docker network rm claude-bottle-full-net") {
+				t.Errorf("the network was not removed after the bundle's removal failed:\n%s", rec.Transcript())
+			}
+		})
+	}
+}
+
+func checkFault(t *testing.T, args []string, k int, _ bool) {
+	rec := &shell.Recorder{Answer: func(i int, c shell.Cmd) shell.Reply {
+		if i == k {
+			return shell.Reply{ExitCode: 1, Stderr: fmt.Sprintf("boom-%d", k)}
+		}
+		return answers(i, c)
+	}}
+	d, out, errb := testDeps(rec)
+	code := run(context.Background(), args, d)
+	calls := rec.Calls()
+	failed := calls[k].Argv
+	if strings.Contains(shell.Join(failed), "claude mcp add") {
+		// Registering supervise is not fatal: the launch succeeds.
+		if code != exitOK || !strings.Contains(errb.String(), "level=warning") {
+			t.Fatalf("a failing MCP registration: exit %d, stderr:\n%s", code, errb)
+		}
+		return
+	}
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, errb)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout %q, want nothing (no bottle name after a failed launch)", out)
+	}
+	msg := errb.String()
+	if !strings.Contains(msg, shell.Join(failed)) || !strings.Contains(msg, fmt.Sprintf("boom-%d", k)) {
+		t.Errorf("error does not quote the failing command and its stderr:\n%s\nwant %s", msg, shell.Join(failed))
+	}
+	if strings.Count(msg, "claude-bottle: ") != 1 {
+		t.Errorf("want one error line, got:\n%s", msg)
+	}
+	var live []string
+	for i, c := range calls {
+		cr, rm := resource(c.Argv)
+		switch {
+		case cr != "" && i <= k:
+			live = append(live, cr)
+		case rm != "":
+			if len(live) == 0 || live[len(live)-1] != rm {
+				t.Errorf("removed %s out of order (live: %v)", rm, live)
+				continue
+			}
+			live = live[:len(live)-1]
+		}
+	}
+	if len(live) > 0 {
+		t.Errorf("left behind: %v\n%s", live, rec.Transcript())
+	}
+}
