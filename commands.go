@@ -15,6 +15,10 @@ const (
 func commands(d *deps) []*cli.Command {
 	return []*cli.Command{
 		launchCommand(d),
+		lsCommand(d),
+		stopCommand(d),
+		logsCommand(d),
+		doctorCommand(d),
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/claude-bottle/claude-bottle/launch"
 
 	"github.com/claude-bottle/claude-bottle/shell"
 )
@@ -92,5 +95,22 @@ func TestBadInputRunsNothing(t *testing.T) {
 				t.Errorf("stdout: %q", out)
 			}
 		})
+	}
+}
+
+// TestDoctorWithoutDocker: no docker on PATH fails and says how to fix it.
+func TestDoctorWithoutDocker(t *testing.T) {
+	var out, errb strings.Builder
+	d := &deps{stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+		environ: []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir()}, now: time.Now, fs: launch.NoFS{}}
+	code := run(context.Background(), []string{"claude-bottle", "doctor"}, d)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d", code, exitFailed)
+	}
+	for _, want := range []string{"fail docker client: docker version --format '{{.Client.Version}}': docker: executable file not found in $PATH",
+		"fix: install Docker", "warn smolvm:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,9 +46,21 @@ func (r *Exec) Run(ctx context.Context, c Cmd) error {
 		}
 		r.Log.Debugf("run: %s", c)
 	}
-	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	prog, err := r.lookPath(c.Argv[0])
+	if err != nil {
+		return &Error{Argv: c.Argv, ExitCode: -1, Err: err}
+	}
+	cmd := exec.CommandContext(ctx, prog, c.Argv[1:]...)
+	cmd.Args[0] = c.Argv[0]
 	cmd.Env = r.Env
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	if !c.Attached {
+		// Its own process group: a cancel reaches the command's children too
+		// (they may hold its pipes open). An attached command stays in ours,
+		// the terminal's foreground group.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	}
 	cmd.WaitDelay = r.Grace
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = 3 * time.Second
@@ -61,7 +77,7 @@ func (r *Exec) Run(ctx context.Context, c Cmd) error {
 		}
 	}
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	if r.Log != nil {
 		r.Log.Debugf("done in %s: %s", time.Since(start).Round(time.Millisecond), c.Argv[0])
 	}
@@ -91,3 +107,24 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 }
 
 func (t *tailBuffer) String() string { return t.b.String() }
+
+// lookPath resolves a program name on the PATH of the runner's Env, not of
+// claude-bottle's own process (a nil Env means the process's).
+func (r *Exec) lookPath(name string) (string, error) {
+	if strings.Contains(name, "/") || r.Env == nil {
+		return exec.LookPath(name)
+	}
+	path := ""
+	for _, kv := range r.Env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: executable file not found in $PATH", name)
+}

@@ -119,6 +119,8 @@ func (st *State) dockerNetwork(p *Proc, args []string) int {
 			delete(st.Networks, n)
 		}
 		return 0
+	case "ls":
+		return st.dockerNetworkLs(p, args[1:])
 	case "connect":
 		f, rest, err := parse(args[1:], []string{"--alias"}, nil, false)
 		if err != nil || len(rest) != 2 {

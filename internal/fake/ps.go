@@ -23,7 +23,7 @@ func (st *State) dockerPs(p *Proc, args []string) int {
 	sort.Strings(names)
 	for _, n := range names {
 		c := st.Containers[n]
-		if f.has("-q") {
+		if f.has("-q") || f.one("--format") == "{{.Names}}" {
 			fmt.Fprintln(p.Stdout, n)
 			continue
 		}
@@ -62,4 +62,23 @@ func matchesFilters(labels map[string]string, filters []string) bool {
 		}
 	}
 	return true
+}
+
+// dockerNetworkLs answers `docker network ls --filter label=… --format {{.Name}}`.
+func (st *State) dockerNetworkLs(p *Proc, args []string) int {
+	f, rest, err := parse(args, []string{"--filter", "--format"}, []string{"-q"}, false)
+	if err != nil || len(rest) != 0 || f.one("--format") != "{{.Name}}" {
+		return usage(p, "docker", "network ls: %v (fake prints --format {{.Name}} only)", err)
+	}
+	var names []string
+	for n, nw := range st.Networks {
+		if matchesFilters(nw.Labels, f.all("--filter")) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintln(p.Stdout, n)
+	}
+	return 0
 }

@@ -1,0 +1,100 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/shell"
+)
+
+// Check is one line of `doctor`: what was checked, whether it is fine, and
+// how to fix it when it is not.
+type Check struct {
+	What   string
+	OK     bool
+	Detail string
+	Fix    string
+	// Needed: a failure means a launch on the chosen backend would fail.
+	Needed bool
+}
+
+// DoctorEnv is what doctor checks besides commands.
+type DoctorEnv struct {
+	Backend     string
+	AgentImage  string
+	BundleImage string
+	// KVM reports whether /dev/kvm can be opened read-write ("" when fine,
+	// else the reason); nil on hosts without KVM (macOS).
+	KVM func() string
+}
+
+// Doctor runs the checks and returns them in order.
+func Doctor(ctx context.Context, r shell.Runner, env DoctorEnv) []Check {
+	smol := env.Backend == Smolmachines
+	var checks []Check
+	add := func(c Check) { checks = append(checks, c) }
+
+	client, err := shell.Output(ctx, r, "docker", "version", "--format", "{{.Client.Version}}")
+	add(Check{What: "docker client", OK: err == nil, Detail: orErr(client, err), Needed: true,
+		Fix: "install Docker (docker.com/get-started) and put `docker` on PATH"})
+	server, err := shell.Output(ctx, r, "docker", "version", "--format", "{{.Server.Version}}")
+	add(Check{What: "docker daemon", OK: err == nil, Detail: orErr(server, err), Needed: true,
+		Fix: "start the Docker daemon, or check DOCKER_HOST and that your user may use it"})
+	for _, img := range []struct{ role, name string }{{"bundle", env.BundleImage}, {"agent", env.AgentImage}} {
+		if smol && img.role == "agent" && isLocalImage(img.name) {
+			continue
+		}
+		_, err := shell.Output(ctx, r, "docker", "image", "inspect", "--format", "{{.Id}}", img.name)
+		add(Check{What: img.role + " image " + img.name, OK: err == nil, Detail: orErr("present", err), Needed: true,
+			Fix: "run `claude-bottle images build` (or pass --" + img.role + "-image)"})
+	}
+	version, err := shell.Output(ctx, r, "smolvm", "--version")
+	add(Check{What: "smolvm", OK: err == nil, Detail: orErr(version, err), Needed: smol,
+		Fix: "install smolvm (curl -sSL https://smolmachines.com/install.sh | bash); needed for --backend smolmachines"})
+	if err == nil {
+		help, herr := shell.Output(ctx, r, "smolvm", "machine", "create", "--help")
+		mode := ProbeNet(help)
+		add(Check{What: "smolvm network mode", OK: herr == nil, Detail: orErr("--smolvm-net auto uses "+mode, herr),
+			Needed: smol, Fix: "reinstall smolvm; `smolvm machine create --help` must work"})
+	}
+	if env.KVM != nil {
+		reason := env.KVM()
+		var kvmErr error
+		if reason != "" {
+			kvmErr = errors.New(reason)
+		}
+		add(Check{What: "/dev/kvm", OK: reason == "", Detail: orErr("read-write", kvmErr), Needed: smol,
+			Fix: "add your user to the kvm group (sudo usermod -aG kvm $USER) and log in again"})
+	}
+	return checks
+}
+
+// PrintChecks writes one ok/fail line per check and reports whether a
+// launch would fail.
+func PrintChecks(w io.Writer, checks []Check) (launchWouldFail bool) {
+	for _, c := range checks {
+		status := "ok  "
+		if !c.OK {
+			status = "fail"
+			if !c.Needed {
+				status = "warn"
+			}
+		}
+		fmt.Fprintf(w, "%s %s: %s\n", status, c.What, c.Detail)
+		if !c.OK {
+			fmt.Fprintf(w, "     fix: %s\n", c.Fix)
+			launchWouldFail = launchWouldFail || c.Needed
+		}
+	}
+	return launchWouldFail
+}
+
+func orErr(ok string, err error) string {
+	if err == nil {
+		return ok
+	}
+	return strings.ReplaceAll(err.Error(), "\n", " ")
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/launch"
+	"github.com/claude-bottle/claude-bottle/shell"
+)
+
+func lsCommand(d *deps) *cli.Command {
+	return &cli.Command{
+		Name:         "ls",
+		Usage:        "list bottles: name, backend, state, created, published ports",
+		OnUsageError: usageError,
+		Flags:        []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return &launch.InputError{Msg: "ls takes no arguments"}
+			}
+			bottles, err := launch.List(c.Context, d.runner(c), d.smolvmWanted(c))
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(d.stdout)
+				enc.SetEscapeHTML(false) // "->" in ports stays readable
+				enc.SetIndent("", "  ")
+				return enc.Encode(bottles)
+			}
+			tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tBACKEND\tSTATE\tCREATED\tPORTS")
+			for _, b := range bottles {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Name, b.Backend, b.State, b.Created, strings.Join(b.Ports, ", "))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func stopCommand(d *deps) *cli.Command {
+	return &cli.Command{
+		Name:         "stop",
+		Usage:        "remove everything of a bottle (succeeds quietly when it is gone)",
+		ArgsUsage:    "NAME",
+		OnUsageError: usageError,
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return &launch.InputError{Msg: "usage: claude-bottle stop NAME"}
+			}
+			removed, err := launch.Stop(c.Context, d.runner(c), c.Args().First(), d.smolvmWanted(c))
+			if !c.Bool("dry-run") {
+				for _, r := range removed {
+					fmt.Fprintf(d.stdout, "removed %s\n", r)
+				}
+			}
+			return err
+		},
+	}
+}
+
+func logsCommand(d *deps) *cli.Command {
+	return &cli.Command{
+		Name:         "logs",
+		Usage:        "show the bundle's log (its daemons' output, prefixed by daemon)",
+		ArgsUsage:    "NAME",
+		OnUsageError: usageError,
+		Flags:        []cli.Flag{&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new lines"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return &launch.InputError{Msg: "usage: claude-bottle logs NAME [--follow]"}
+			}
+			name := c.Args().First()
+			if err := launch.ValidateName(name); err != nil {
+				return err
+			}
+			argv := []string{"docker", "logs"}
+			if c.Bool("follow") {
+				argv = append(argv, "--follow")
+			}
+			argv = append(argv, bundle.ContainerName(name))
+			err := d.runner(c).Run(c.Context, shell.Cmd{Argv: argv, Attached: true})
+			if err != nil && c.Context.Err() == nil {
+				return fmt.Errorf("logs %s: %w", name, err)
+			}
+			return nil
+		},
+	}
+}
+
+func doctorCommand(d *deps) *cli.Command {
+	return &cli.Command{
+		Name:         "doctor",
+		Usage:        "check docker, smolvm, /dev/kvm and the images; exit non-zero when a launch would fail",
+		OnUsageError: usageError,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "agent-image", Value: defaultAgentImage, EnvVars: []string{"CLAUDE_BOTTLE_AGENT_IMAGE"}},
+			&cli.StringFlag{Name: "bundle-image", Value: defaultBundleImage, EnvVars: []string{"CLAUDE_BOTTLE_BUNDLE_IMAGE"}},
+		},
+		Action: func(c *cli.Context) error {
+			env := launch.DoctorEnv{Backend: c.String("backend"), AgentImage: c.String("agent-image"),
+				BundleImage: c.String("bundle-image"), KVM: d.kvm}
+			if runtime.GOOS != "linux" {
+				env.KVM = nil
+			}
+			if launch.PrintChecks(d.stdout, launch.Doctor(c.Context, d.runner(c), env)) {
+				return cli.Exit("doctor: a launch with --backend "+env.Backend+" would fail (see the fixes above)", exitFailed)
+			}
+			return nil
+		},
+	}
+}
+
+// smolvmWanted: ls and stop also look at smolvm machines when the backend is
+// smolmachines or smolvm is installed.
+func (d *deps) smolvmWanted(c *cli.Context) bool {
+	return c.String("backend") == launch.Smolmachines || d.lookPath("smolvm") != ""
+}
+
+// lookPath finds an executable on claude-bottle's PATH.
+func (d *deps) lookPath(name string) string {
+	path, _ := d.getenv("PATH")
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+// kvm reports why /dev/kvm cannot be opened read-write, or "".
+func (d *deps) kvm() string {
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		return err.Error()
+	}
+	f.Close()
+	return ""
+}
