@@ -36,7 +36,7 @@ func answers(i int, c shell.Cmd) shell.Reply {
 func testDeps(rec *shell.Recorder, environ ...string) (*deps, *bytes.Buffer, *bytes.Buffer) {
 	var out, errb bytes.Buffer
 	return &deps{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, testRunner: rec,
-		environ: append([]string{"HOME=/home/test"}, environ...), now: time.Now,
+		environ: append([]string{"HOME=/home/test", "ANTHROPIC_API_KEY=" + secretValue}, environ...), now: time.Now,
 		suffix: func() string { return "abc123" }, fs: launch.NoFS{}}, &out, &errb
 }
 
@@ -178,6 +178,9 @@ func checkFault(t *testing.T, args []string, k int, _ bool) {
 	}
 	if strings.Count(msg, "claude-bottle: ") != 1 {
 		t.Errorf("want one error line, got:\n%s", msg)
+	}
+	if strings.Contains(rec.Transcript(), secretValue) || strings.Contains(msg, secretValue) {
+		t.Errorf("the secret's value leaked into a command or the error")
 	}
 	var live []string
 	for i, c := range calls {

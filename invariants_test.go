@@ -1,0 +1,225 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/shlex"
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+// secretValue is what the scripts and in-process tests set as
+// ANTHROPIC_API_KEY; it must never appear in any transcript or output.
+const secretValue = "sk-ant-secret-value-123"
+
+// TestSecurityInvariants checks every golden transcript (the want.* files
+// of testscripts/) with one helper, checkTranscript.
+func TestSecurityInvariants(t *testing.T) {
+	files, err := filepath.Glob("testscripts/*/*.txtar")
+	must(t, err)
+	checked := 0
+	for _, f := range files {
+		ar, err := txtar.ParseFile(f)
+		must(t, err)
+		for _, af := range ar.Files {
+			if strings.HasPrefix(af.Name, "want.") {
+				checkTranscript(t, f+":"+af.Name, string(af.Data), execArgs(string(ar.Comment)))
+				checked++
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d golden transcripts found", checked)
+	}
+}
+
+// execArgs collects the host paths the script's launches name.
+func execArgs(script string) map[string]bool {
+	allowed := map[string]bool{}
+	for _, line := range strings.Split(script, "\n") {
+		words, _ := shlex.Split(line)
+		for i := 0; i+1 < len(words); i++ {
+			switch words[i] {
+			case "--cwd":
+				allowed[words[i+1]+"/.git"] = true
+			case "--prompt", "--skill":
+				allowed[words[i+1]] = true
+			}
+		}
+	}
+	return allowed
+}
+
+// checkTranscript asserts, line by line:
+//   - ports are published on 127.0.0.1 only, and never on the docker backend;
+//   - no --privileged, no host mounts, no host network;
+//   - smolvm allowlists are exactly the design's: tsi or virtio-net;
+//   - files copied into a guest come only from --cwd, --prompt and --skill;
+//   - no secret value anywhere; secrets go by name.
+func checkTranscript(t errorer, where, text string, allowedSources map[string]bool) {
+	if strings.Contains(text, secretValue) {
+		t.Errorf("%s: a secret value appears", where)
+	}
+	intoAgent := false
+	for n, line := range strings.Split(text, "\n") {
+		at := func(format string, a ...any) { t.Errorf("%s line %d: "+format+"\n%s", append([]any{where, n + 1}, append(a, line)...)...) }
+		if src, ok := noteSource(line); ok {
+			if intoAgent && !allowedSources[src] {
+				at("copies host path %s into the guest", src)
+			}
+			continue
+		}
+		if strings.HasPrefix(line, "#") || strings.HasPrefix(line, " ") || line == "" {
+			continue
+		}
+		words, err := shlex.Split(line)
+		if err != nil || len(words) < 2 {
+			continue
+		}
+		intoAgent = false
+		switch {
+		case words[0] == "docker" && (words[1] == "create" || words[1] == "run"):
+			checkDockerRun(at, words)
+		case words[0] == "smolvm" && len(words) > 2 && words[2] == "create" && !contains(words, "--help"):
+			checkSmolvmCreate(at, words)
+		}
+		if words[0] == "docker" && words[1] == "cp" && len(words) == 4 && words[2] != "-" {
+			at("docker cp from a host path")
+		}
+		if (words[0] == "docker" && words[1] == "cp" && strings.Contains(words[3], "-agent:")) ||
+			(words[0] == "smolvm" && contains(words, "tar")) {
+			intoAgent = true
+		}
+	}
+}
+
+// noteSource is the host path of a dry-run note "owner mode path <- source".
+func noteSource(line string) (string, bool) {
+	if !strings.HasPrefix(line, "# ") {
+		return "", false
+	}
+	_, src, ok := strings.Cut(line, " <- ")
+	src, _, _ = strings.Cut(src, " (")
+	return src, ok
+}
+
+func checkDockerRun(at func(string, ...any), w []string) {
+	backend := ""
+	for i, a := range w {
+		next := ""
+		if i+1 < len(w) {
+			next = w[i+1]
+		}
+		switch {
+		case a == "--label" && strings.HasPrefix(next, "claude-bottle.backend="):
+			backend = strings.TrimPrefix(next, "claude-bottle.backend=")
+		case a == "--privileged" || a == "--cap-add" || a == "-v" || a == "--volume" || a == "--mount":
+			at("%s is never used", a)
+		case a == "--network" && next == "host":
+			at("host network")
+		case a == "-e" && strings.Contains(next, "=") && isSecretName(strings.SplitN(next, "=", 2)[0]):
+			at("secret %s passed by value", next)
+		}
+	}
+	for i, a := range w {
+		if a != "-p" && a != "--publish" {
+			continue
+		}
+		if backend == "docker" {
+			at("the docker backend publishes nothing")
+		}
+		if i+1 >= len(w) || !strings.HasPrefix(w[i+1], "127.0.0.1::") {
+			at("published on something other than 127.0.0.1")
+		}
+	}
+}
+
+func checkSmolvmCreate(at func(string, ...any), w []string) {
+	var cidrs []string
+	net := false
+	for i, a := range w {
+		if a == "--" {
+			break
+		}
+		next := ""
+		if i+1 < len(w) {
+			next = w[i+1]
+		}
+		switch a {
+		case "--allow-cidr":
+			cidrs = append(cidrs, next)
+		case "--net":
+			net = true
+		case "--allow-host", "-v", "--volume", "-p", "--port", "--outbound-localhost-only", "--net-backend":
+			at("%s is never used", a)
+		case "-e":
+			if k, _, _ := strings.Cut(next, "="); isSecretName(k) {
+				at("secret %s passed by value (smolvm persists -e values)", k)
+			}
+		case "--secret-env":
+			if k, v, _ := strings.Cut(next, "="); k != v {
+				at("secret reference %s is not NAME=NAME", next)
+			}
+		}
+	}
+	got := strings.Join(cidrs, " ")
+	tsi := net && got == "127.0.0.1/32"
+	virtio := !net && got == "100.96.0.1/32 127.0.0.1/32"
+	if !tsi && !virtio {
+		at("allowlist %q (net %v) is neither tsi nor virtio-net", got, net)
+	}
+}
+
+func isSecretName(k string) bool {
+	return k == "ANTHROPIC_API_KEY" || k == "CLAUDE_CODE_OAUTH_TOKEN"
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+type errorer interface{ Errorf(format string, a ...any) }
+
+type collect []string
+
+func (c *collect) Errorf(format string, a ...any) { *c = append(*c, format) }
+
+// TestInvariantsCatchViolations: each violation is caught.
+func TestInvariantsCatchViolations(t *testing.T) {
+	bad := []string{
+		"docker create --name b --label claude-bottle.backend=smolmachines -p 0.0.0.0::8888 img",
+		"docker create --name b --label claude-bottle.backend=docker -p 127.0.0.1::8888 img",
+		"docker run --privileged img",
+		"docker run -v /:/host img",
+		"docker run -e ANTHROPIC_API_KEY=x img",
+		"smolvm machine create --name m --net --allow-cidr 0.0.0.0/0 -- sleep infinity",
+		"smolvm machine create --name m --allow-cidr 127.0.0.1/32 -- sleep infinity",
+		"smolvm machine create --name m --net --allow-cidr 127.0.0.1/32 -e ANTHROPIC_API_KEY=x -- sleep infinity",
+		"smolvm machine create --name m --net --allow-cidr 127.0.0.1/32 --secret-env ANTHROPIC_API_KEY=OTHER -- sleep infinity",
+		"docker cp /etc/passwd a-agent:/",
+		"docker cp - x-agent:/\n# root 0600 /home/node/.ssh/id <- /home/me/.ssh/id_ed25519",
+		"echo " + secretValue,
+	}
+	for _, b := range bad {
+		var c collect
+		checkTranscript(&c, "test", strings.ReplaceAll(b, "\\n", "\n"), map[string]bool{})
+		if len(c) == 0 {
+			t.Errorf("not caught: %s", b)
+		}
+	}
+}
+
+func TestMain_secretValueIsUsed(t *testing.T) {
+	b, err := os.ReadFile("testscripts/smolmachines/launch_detach.txtar")
+	must(t, err)
+	if !strings.Contains(string(b), secretValue) {
+		t.Fatal("the scripts no longer set the secret the invariants look for")
+	}
+}
