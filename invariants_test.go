@@ -24,6 +24,9 @@ func TestSecurityInvariants(t *testing.T) {
 		ar, err := txtar.ParseFile(f)
 		must(t, err)
 		for _, af := range ar.Files {
+			if strings.HasPrefix(af.Name, "want.") && strings.Contains(string(af.Data), "go-test-script") {
+				t.Errorf("%s:%s holds a temporary path: the golden is not reproducible", f, af.Name)
+			}
 			if strings.HasPrefix(af.Name, "want.") {
 				checkTranscript(t, f+":"+af.Name, string(af.Data), execArgs(string(ar.Comment)))
 				checked++
