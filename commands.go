@@ -4,6 +4,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/claude-bottle/claude-bottle/launch"
+	"github.com/claude-bottle/claude-bottle/sidecar"
 )
 
 // Default images (built by `claude-bottle images build`).
@@ -19,6 +20,7 @@ func commands(d *deps) []*cli.Command {
 		stopCommand(d),
 		logsCommand(d),
 		doctorCommand(d),
+		sidecar.Command(),
 	}
 }
 

@@ -43,7 +43,7 @@ func TestBadInputRunsNothing(t *testing.T) {
 		{"upstream not git url", []string{"launch", "--upstream", "o=ftp://h/a.git"}, `scheme "ftp"`},
 		{"upstream local path", []string{"launch", "--upstream", "o=/srv/a.git"}, "local paths"},
 		{"upstream repeated", []string{"launch", "--upstream", "o=https://h/a.git", "--upstream", "o=https://h/b.git"}, `name "o" given twice`},
-		{"upstream password", []string{"launch", "--upstream", "o=https://u:p@h/a.git"}, "password"},
+		{"upstream password", []string{"launch", "--upstream", "o=https://u:p@h/a.git"}, "credentials"},
 		{"prompt missing", []string{"launch", "--prompt", filepath.Join(dir, "nope.txt")}, "no such file"},
 		{"prompt unreadable", []string{"launch", "--prompt", unreadable}, "permission denied"},
 		{"prompt is a dir", []string{"launch", "--prompt", dir}, "is a directory"},

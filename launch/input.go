@@ -87,10 +87,9 @@ func checkGitURL(s string) error {
 		if u.Host == "" || u.Path == "" || u.Path == "/" {
 			return fmt.Errorf("not a git URL: want SCHEME://HOST/PATH")
 		}
-		if u.User != nil {
-			if _, hasPass := u.User.Password(); hasPass {
-				return fmt.Errorf("URL carries a password: give credentials with --git-credential")
-			}
+		if _, hasPass := u.User.Password(); hasPass || (u.User != nil && u.Scheme != "ssh") {
+			// A token in https://TOKEN@host/ would reach the agent's gitconfig.
+			return fmt.Errorf("URL carries credentials: give them to the bundle with --git-credential")
 		}
 		return nil
 	}

@@ -1,0 +1,146 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+)
+
+// Command is `claude-bottle sidecar`, which runs inside the bundle
+// container: `run` (its PID 1), `wait` (readiness, for the launcher) and
+// git-gate's hooks. extra subcommands (supervise's server) hang beside them.
+func Command(extra ...*cli.Command) *cli.Command {
+	d := defaultPaths()
+	return &cli.Command{
+		Name:  "sidecar",
+		Usage: "runs inside the bundle container",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "spec", Value: d.Spec, Usage: "bundle spec (JSON)"},
+			&cli.StringFlag{Name: "pipelock-config", Value: d.PipelockConfig, Usage: "pipelock config"},
+			&cli.StringFlag{Name: "known-hosts", Value: d.KnownHosts, Usage: "pinned SSH host keys of the upstreams"},
+			&cli.StringFlag{Name: "run-dir", Value: d.RunDir, Usage: "state the bundle creates at start"},
+			&cli.StringFlag{Name: "git-root", Value: d.GitRoot, Usage: "git-gate's repositories"},
+			&cli.StringFlag{Name: "binary", Value: d.Binary, Usage: "claude-bottle binary that hooks and supervise run"},
+		},
+		Subcommands: append([]*cli.Command{
+			runCommand(), waitCommand(), accessHookCommand(), preReceiveCommand(),
+		}, extra...),
+	}
+}
+
+// pathsFrom reads the sidecar command's path flags.
+func pathsFrom(c *cli.Context) paths {
+	return paths{
+		Spec:           c.String("spec"),
+		PipelockConfig: c.String("pipelock-config"),
+		KnownHosts:     c.String("known-hosts"),
+		RunDir:         c.String("run-dir"),
+		GitRoot:        c.String("git-root"),
+		Binary:         c.String("binary"),
+	}
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "start the bundle's daemons and supervise them (the bundle's PID 1)",
+		Description: "Creates pipelock's CA, starts pipelock and, as the spec asks, git-gate and supervise;\n" +
+			"marks the bundle ready once each accepts connections. Exits non-zero as soon as a daemon\n" +
+			"dies; on SIGTERM or SIGINT stops them all (SIGKILL after 8s) and exits 0.",
+		Action: func(c *cli.Context) error {
+			cfg := defaultInitConfig(pathsFrom(c), logrus.StandardLogger())
+			return cfg.runUntilSignal(c.Context)
+		},
+	}
+}
+
+func waitCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "wait",
+		Usage: "wait until the bundle is ready",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "timeout", Value: defaultReadyTimeout, Usage: "give up after this long"},
+		},
+		Action: func(c *cli.Context) error {
+			return waitReady(c.Context, pathsFrom(c).readyPath(), c.Duration("timeout"))
+		},
+	}
+}
+
+func accessHookCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "git-access-hook",
+		Usage:     "git daemon --access-hook of git-gate",
+		ArgsUsage: "SERVICE REPO [HOST CANONICAL-HOST IP PORT]",
+		Hidden:    true,
+		Action: func(c *cli.Context) error {
+			g, closeLog, err := hookGate(c)
+			if err != nil {
+				return refuse(c, err, true)
+			}
+			defer closeLog()
+			ctx, cancel := context.WithTimeout(c.Context, hookTimeout)
+			defer cancel()
+			service, repo := c.Args().Get(0), c.Args().Get(1)
+			if err := g.access(ctx, service, repo); err != nil {
+				g.log.Warnf("refused %s %s: %v", service, repo, err)
+				return refuse(c, err, true)
+			}
+			return nil
+		},
+	}
+}
+
+func preReceiveCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "git-pre-receive",
+		Usage:  "pre-receive hook of git-gate's repositories: forwards the push to the upstream",
+		Hidden: true,
+		Action: func(c *cli.Context) error {
+			g, closeLog, err := hookGate(c)
+			if err != nil {
+				return refuse(c, err, false)
+			}
+			defer closeLog()
+			repo, err := os.Getwd() // git runs hooks in the bare repository
+			if err != nil {
+				return refuse(c, err, false)
+			}
+			ctx, cancel := context.WithTimeout(c.Context, hookTimeout)
+			defer cancel()
+			if err := g.preReceive(ctx, repo, c.App.Reader, c.App.ErrWriter); err != nil {
+				return refuse(c, err, false)
+			}
+			return nil
+		},
+	}
+}
+
+// hookGate is the gate as a hook sees it: the spec, its log file, and the
+// environment git gave it.
+func hookGate(c *cli.Context) (gate, func(), error) {
+	p := pathsFrom(c)
+	log, closeLog := hookLogger(p)
+	spec, err := p.loadSpec()
+	if err != nil {
+		log.Errorf("%s: %v", c.Command.Name, err)
+		closeLog()
+		return gate{}, nil, err
+	}
+	return gate{paths: p, spec: spec, env: stripProxyEnv(os.Environ()), log: log}, closeLog, nil
+}
+
+// refuse ends a hook with status 1 and "git-gate: <reason>": on stdout for
+// the access hook (git daemon shows its first line to the client), on
+// stderr for pre-receive (the pusher sees it as "remote: ...").
+func refuse(c *cli.Context, err error, toStdout bool) error {
+	w := c.App.ErrWriter
+	if toStdout {
+		w = c.App.Writer
+	}
+	fmt.Fprintln(w, "git-gate: "+err.Error())
+	return cli.Exit("", 1)
+}
