@@ -36,18 +36,19 @@ func TestParseUpstream(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"origin":                 "want NAME=URL",
-		"=https://h/a.git":       "empty name",
-		"o=":                     "empty URL",
-		"o=/srv/app.git":         "local paths",
-		"o=./app":                "local paths",
-		"o=file:///srv/app.git":  `scheme "file"`,
-		"o=ftp://h/a.git":        `scheme "ftp"`,
-		"o=https://h":            "SCHEME://HOST/PATH",
-		"o=https://u:pw@h/a.git": "password",
-		"a.b=https://h/a.git":    "name must be",
-		"o=not a url":            "white space",
-		"o=justaword":            "not a git URL",
+		"origin":                      "want NAME=URL",
+		"=https://h/a.git":            "empty name",
+		"o=":                          "empty URL",
+		"o=/srv/app.git":              "local paths",
+		"o=./app":                     "local paths",
+		"o=file:///srv/app.git":       `scheme "file"`,
+		"o=ftp://h/a.git":             `scheme "ftp"`,
+		"o=https://h":                 "SCHEME://HOST/PATH",
+		"o=https://u:pw@h/a.git":      "credentials",
+		"o=https://ghp_token@h/a.git": "credentials",
+		"a.b=https://h/a.git":         "name must be",
+		"o=not a url":                 "white space",
+		"o=justaword":                 "not a git URL",
 	}
 	for in, want := range bad {
 		_, err := ParseUpstream(in)
