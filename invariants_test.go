@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -252,5 +253,28 @@ func TestSkillsDoNotAddCommands(t *testing.T) {
 		if one != twenty || one == 0 {
 			t.Errorf("%s: %d commands with 1 skill, %d with 20", b, one, twenty)
 		}
+	}
+}
+
+// TestDryRunIsAShellScript: every dry-run golden parses as sh.
+func TestDryRunIsAShellScript(t *testing.T) {
+	files, err := filepath.Glob("testscripts/*/*dryrun*.txtar")
+	must(t, err)
+	for _, f := range files {
+		ar, err := txtar.ParseFile(f)
+		must(t, err)
+		for _, af := range ar.Files {
+			if af.Name != "want.stdout" {
+				continue
+			}
+			cmd := exec.Command("sh", "-n")
+			cmd.Stdin = strings.NewReader(string(af.Data))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s: sh -n: %v\n%s", f, err, out)
+			}
+		}
+	}
+	if len(files) < 3 {
+		t.Fatalf("only %d dry-run goldens", len(files))
 	}
 }
