@@ -5,6 +5,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/launch"
 	"github.com/claude-bottle/claude-bottle/sidecar"
+	"github.com/claude-bottle/claude-bottle/supervise"
 )
 
 // Default images (built by `claude-bottle images build`).
@@ -20,7 +21,8 @@ func commands(d *deps) []*cli.Command {
 		stopCommand(d),
 		logsCommand(d),
 		doctorCommand(d),
-		sidecar.Command(),
+		supervise.HostCommand(d.runner),
+		sidecar.Command(supervise.SidecarCommand()),
 	}
 }
 

@@ -68,7 +68,9 @@ func checkTranscript(t errorer, where, text string, allowedSources map[string]bo
 	}
 	intoAgent := false
 	for n, line := range strings.Split(text, "\n") {
-		at := func(format string, a ...any) { t.Errorf("%s line %d: "+format+"\n%s", append([]any{where, n + 1}, append(a, line)...)...) }
+		at := func(format string, a ...any) {
+			t.Errorf("%s line %d: "+format+"\n%s", append([]any{where, n + 1}, append(a, line)...)...)
+		}
 		if src, ok := noteSource(line); ok {
 			if intoAgent && !allowedSources[src] {
 				at("copies host path %s into the guest", src)

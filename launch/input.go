@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/provision"
 )
 
@@ -16,26 +17,13 @@ func (e *InputError) Error() string { return e.Msg }
 
 func badInput(format string, a ...any) error { return &InputError{Msg: fmt.Sprintf(format, a...)} }
 
-// MaxNameLen bounds a bottle name so that every derived resource name
-// (claude-bottle-<name>-bundle, …) stays within what docker and smolvm accept.
-const MaxNameLen = 63
-
-// nameRE is the one rule for bottle names, the intersection of docker's
-// container names and smolvm's machine names: ASCII letters, digits, '_' and
-// '-', starting with a letter or digit.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+// MaxNameLen is the longest bottle name (bundle.MaxNameLen).
+const MaxNameLen = bundle.MaxNameLen
 
 // ValidateName checks a bottle name against the one rule for both backends.
 func ValidateName(name string) error {
-	switch {
-	case name == "":
-		return badInput("invalid bottle name: empty")
-	case len(name) > MaxNameLen:
-		return badInput("invalid bottle name %q: longer than %d characters", name, MaxNameLen)
-	case !nameRE.MatchString(name):
-		return badInput("invalid bottle name %q: use letters, digits, '_' and '-', starting with a letter or digit", name)
-	case strings.HasSuffix(name, "-") || strings.Contains(name, "--"):
-		return badInput("invalid bottle name %q: no trailing '-' and no '--' (smolvm rejects them)", name)
+	if err := bundle.ValidateName(name); err != nil {
+		return &InputError{Msg: err.Error()}
 	}
 	return nil
 }

@@ -1,0 +1,294 @@
+package supervise
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+
+	"github.com/claude-bottle/claude-bottle/bundle"
+)
+
+// idPattern is a request ID: r1, r2, …
+var idPattern = regexp.MustCompile(`^r[1-9][0-9]{0,8}$`)
+
+// SidecarCommand is `claude-bottle sidecar supervise`, run inside the
+// bundle: `serve` is the MCP server daemon; `ls`, `approve`, `deny` and
+// `watch` are the operator commands the host runs through `docker exec`.
+func SidecarCommand() *cli.Command {
+	return &cli.Command{
+		Name:  bundle.Supervise,
+		Usage: "supervise MCP server and operator commands (inside the bundle)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Value: bundle.SuperviseDir, Usage: "store directory (audit log)"},
+			&cli.StringFlag{Name: "spec", Value: bundle.SpecPath, Usage: "bundle spec (the launch's allowlist)"},
+			&cli.StringFlag{Name: "pipelock-config", Value: bundle.PipelockConfigPath, Usage: "pipelock config to re-render"},
+			&cli.StringFlag{Name: "pipelock-pid", Value: bundle.PidPath(bundle.Pipelock), Usage: "pipelock PID file (SIGHUP reloads)"},
+		},
+		Subcommands: []*cli.Command{
+			serveCommand(),
+			{
+				Name: "ls", Usage: "list requests (--all: the whole audit log)",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "all", Usage: "print every request and decision event with its time"},
+					&cli.BoolFlag{Name: "json", Usage: "one JSON object per line"},
+				},
+				Action: lsAction,
+			},
+			decideCommand(true),
+			decideCommand(false),
+			{
+				Name: "watch", Usage: "print pending requests, then new ones as they arrive, until interrupted",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "exit-on-eof", Usage: "also stop when stdin closes (docker exec -i: the host side went away)"},
+					&cli.DurationFlag{Name: "poll", Value: DefaultPoll, Hidden: true},
+				},
+				Action: watchAction,
+			},
+		},
+	}
+}
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the supervise MCP server (a daemon of the bundle)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", bundle.SupervisePort), Usage: "listen address"},
+			&cli.DurationFlag{Name: "deadline", Value: DefaultDeadline, Usage: "how long a call waits for the operator"},
+			&cli.DurationFlag{Name: "heartbeat", Value: DefaultHeartbeat, Usage: "interval of progress notifications and SSE keep-alive comments"},
+		},
+		Action: serveAction,
+	}
+}
+
+func decideCommand(approve bool) *cli.Command {
+	name, usage := "deny", "deny a pending request"
+	if approve {
+		name, usage = "approve", "approve a pending request (an egress host is allowed at once)"
+	}
+	return &cli.Command{
+		Name: name, Usage: usage, ArgsUsage: "ID",
+		Flags:  []cli.Flag{&cli.StringFlag{Name: "note", Usage: "note for the agent"}},
+		Action: func(c *cli.Context) error { return decideAction(c, approve) },
+	}
+}
+
+func allowlistOf(c *cli.Context) Allowlist {
+	return Allowlist{SpecPath: c.String("spec"), ConfigPath: c.String("pipelock-config"), PidPath: c.String("pipelock-pid")}
+}
+
+func serveAction(c *cli.Context) error {
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := logrus.WithField("daemon", bundle.Supervise)
+	store, err := Open(c.String("dir"))
+	if err != nil {
+		return err
+	}
+	reapply(store, allowlistOf(c), log)
+	ln, err := net.Listen("tcp", c.String("listen"))
+	if err != nil {
+		return fmt.Errorf("serve supervise: %w", err)
+	}
+	log.Infof("listening on %s", ln.Addr())
+	srv := NewServer(store, Options{Deadline: c.Duration("deadline"), Heartbeat: c.Duration("heartbeat"), Log: log})
+	return srv.Serve(ctx, ln)
+}
+
+// reapply puts earlier approvals back on pipelock's allowlist if the config
+// lost them (a config re-rendered from the spec); failures are logged.
+func reapply(store *Store, al Allowlist, log logrus.FieldLogger) {
+	hosts := store.ApprovedHosts()
+	if len(hosts) == 0 {
+		return
+	}
+	changed, err := al.Apply(hosts)
+	if err != nil {
+		log.WithError(err).Warn("re-apply approved hosts")
+	} else if changed {
+		log.Infof("re-applied %d approved hosts to pipelock's allowlist", len(hosts))
+	}
+}
+
+func lsAction(c *cli.Context) error {
+	if _, err := positional(c); err != nil {
+		return err
+	}
+	store, err := Open(c.String("dir"))
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	switch {
+	case c.Bool("all") && c.Bool("json"):
+		return printJSON(w, store.Events())
+	case c.Bool("all"):
+		return printEvents(w, store.Events())
+	case c.Bool("json"):
+		return printJSON(w, store.Requests())
+	default:
+		return printRequests(w, store.Requests())
+	}
+}
+
+func decideAction(c *cli.Context, approve bool) error {
+	pos, err := positional(c, "ID")
+	if err != nil {
+		return err
+	}
+	id := pos[0]
+	if !idPattern.MatchString(id) {
+		return usage(c, "bad request ID %q (want r1, r2, …)", id)
+	}
+	store, err := Open(c.String("dir"))
+	if err != nil {
+		return err
+	}
+	al := allowlistOf(c)
+	r, err := store.Decide(id, approve, c.String("note"), time.Now().UTC(), func(r Request, hosts []string) error {
+		if !approve || r.Host == "" {
+			return nil
+		}
+		_, err := al.Apply(hosts)
+		return err
+	})
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	msg := fmt.Sprintf("%s %s (%s %s)", r.Status, r.ID, r.Kind, oneLine(r.Subject))
+	if r.Status == StatusApproved && r.Host != "" {
+		msg += "; " + r.Host + " is on pipelock's allowlist"
+	}
+	fmt.Fprintln(c.App.Writer, msg)
+	return nil
+}
+
+func watchAction(c *cli.Context) error {
+	if _, err := positional(c); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if c.Bool("exit-on-eof") {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		go func() { io.Copy(io.Discard, c.App.Reader); cancel() }()
+	}
+	store, err := Open(c.String("dir"))
+	if err != nil {
+		return err
+	}
+	return watch(ctx, store, c.App.Writer, c.Duration("poll"))
+}
+
+// watch prints the pending requests, then every new request, until ctx ends.
+func watch(ctx context.Context, store *Store, w io.Writer, poll time.Duration) error {
+	reqs := store.Requests()
+	for _, r := range reqs {
+		if r.Pending() {
+			printWatchLine(w, r)
+		}
+	}
+	seen := len(reqs)
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := store.Refresh(); err != nil {
+			return err
+		}
+		reqs = store.Requests()
+		for _, r := range reqs[seen:] {
+			printWatchLine(w, r)
+		}
+		seen = len(reqs)
+	}
+}
+
+func printWatchLine(w io.Writer, r Request) {
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.ID, stamp(r.Asked), r.Kind, oneLine(r.Subject), oneLine(r.Reason))
+}
+
+func printRequests(w io.Writer, reqs []Request) error {
+	rows := [][]string{{"ID", "STATUS", "ASKED", "KIND", "SUBJECT", "REASON", "NOTE"}}
+	for _, r := range reqs {
+		rows = append(rows, []string{r.ID, r.Status, stamp(r.Asked), r.Kind, r.Subject, r.Reason, r.Note})
+	}
+	return printTable(w, rows)
+}
+
+func printEvents(w io.Writer, events []Event) error {
+	rows := [][]string{{"TIME", "EVENT", "ID", "KIND", "SUBJECT", "REASON/NOTE"}}
+	for _, e := range events {
+		text := e.Reason
+		if e.Type != EventRequest {
+			text = e.Note
+		}
+		rows = append(rows, []string{stamp(e.Time), e.Type, e.ID, e.Kind, e.Subject, text})
+	}
+	return printTable(w, rows)
+}
+
+// printTable prints aligned columns, each cell on one line, without
+// trailing blanks.
+func printTable(w io.Writer, rows [][]string) error {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	for _, row := range rows {
+		for i, cell := range row {
+			row[i] = oneLine(cell)
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printJSON[T any](w io.Writer, items []T) error {
+	enc := json.NewEncoder(w)
+	for _, it := range items {
+		if err := enc.Encode(it); err != nil {
+			return fmt.Errorf("print json: %w", err)
+		}
+	}
+	return nil
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// oneLine flattens control characters (newlines, tabs) so a table row stays one line.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
