@@ -47,6 +47,9 @@ type State struct {
 	Machines   map[string]*Machine   `json:"machines"`
 	NextPort   int                   `json:"next_port"`
 	Clock      int64                 `json:"clock"`
+
+	// after runs once the state is saved and the lock released.
+	after func() int
 }
 
 // Run executes a stand-in (prog "docker" or "smolvm") and returns its exit code.
@@ -83,6 +86,10 @@ func Run(prog string, p *Proc) int {
 	if err := st.save(p.Dir); err != nil {
 		fmt.Fprintf(p.Stderr, "fake %s: %v\n", prog, err)
 		return 1
+	}
+	if st.after != nil && code == 0 {
+		syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+		return st.after()
 	}
 	return code
 }

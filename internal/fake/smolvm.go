@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"regexp"
 	"sort"
 	"strings"
@@ -246,6 +247,12 @@ func (st *State) smolStart(p *Proc, args []string) int {
 		m.State = "stopped"
 		return smolErr(p, "agent operation failed: pull image: %s: egress to the registry denied by the machine's policy", m.Image)
 	}
+	if guestMode(p) {
+		if code := bootGuest(p, name, m); code != 0 {
+			m.State = "stopped"
+			return code
+		}
+	}
 	m.State = "running"
 	fmt.Fprintf(p.Stdout, "Machine '%s' running (PID: 4242)\n", name)
 	return 0
@@ -269,6 +276,12 @@ func (st *State) smolExec(p *Proc, args []string) int {
 	}
 	if m.State != "running" {
 		return smolErr(p, "agent operation failed: connect: machine '%s' is not running. Use 'smolvm machine start --name %s' first.", name, name)
+	}
+	if guestMode(p) {
+		// Run after the state is saved and the lock released: an attached
+		// agent may run for hours while other calls go on.
+		st.after = func() int { return execGuest(p, name, f, argv) }
+		return 0
 	}
 	if f.has("-i") && argv[0] == "tar" {
 		if _, err := logTar(p.Dir, p.Stdin); err != nil {
@@ -294,6 +307,9 @@ func (st *State) smolDelete(p *Proc, args []string) int {
 	if !f.has("-f") && !f.has("--force") {
 		fmt.Fprintln(p.Stdout, "Cancelled") // it asks on stdin; EOF is "no"
 		return 0
+	}
+	if guestMode(p) {
+		exec.Command("docker", "rm", "--force", guestContainer(name)).Run()
 	}
 	delete(st.Machines, name)
 	fmt.Fprintf(p.Stdout, "Deleted machine: %s\n", name)
