@@ -1,0 +1,97 @@
+package bundle
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// pipelockSchema are the config keys claude-bottle may write, as pipelock
+// declares them (luckyPipewrench/pipelock @40865129,
+// internal/config/schema.go: Config, FetchProxy, ForwardProxy,
+// TLSInterception, RequestBodyScanning). pipelock refuses unknown keys.
+var pipelockSchema = map[string]bool{
+	"version": true, "mode": true, "enforce": true, "api_allowlist": true,
+	"fetch_proxy": true, "fetch_proxy.listen": true,
+	"forward_proxy": true, "forward_proxy.enabled": true,
+	"tls_interception": true, "tls_interception.enabled": true, "tls_interception.ca_cert": true,
+	"tls_interception.ca_key": true, "tls_interception.passthrough_domains": true,
+	"request_body_scanning": true, "request_body_scanning.enabled": true,
+	"request_body_scanning.action": true, "request_body_scanning.scan_headers": true,
+}
+
+// keyPaths lists the dotted key paths of our YAML subset (two-space
+// indentation, "- " list items).
+func keyPaths(yaml string) (map[string]string, []string) {
+	values := map[string]string{}
+	var order, stack []string
+	for _, line := range strings.Split(yaml, "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, "- ") {
+			continue
+		}
+		depth := (len(line) - len(trimmed)) / 2
+		key, val, _ := strings.Cut(trimmed, ":")
+		stack = append(stack[:depth], key)
+		path := strings.Join(stack, ".")
+		values[path] = strings.TrimSpace(val)
+		order = append(order, path)
+	}
+	return values, order
+}
+
+func TestPipelockConfigMatchesSchema(t *testing.T) {
+	cfg := string(PipelockConfig(AllowHosts([]string{"example.com"})))
+	values, order := keyPaths(cfg)
+	for _, k := range order {
+		if !pipelockSchema[k] {
+			t.Errorf("key %s is not in pipelock's schema", k)
+		}
+	}
+	want := map[string]string{
+		"mode": "strict", "enforce": "true", "fetch_proxy.listen": `"0.0.0.0:8888"`,
+		"forward_proxy.enabled": "true", "tls_interception.enabled": "true",
+		"tls_interception.ca_cert": `"` + PipelockCACert + `"`, "tls_interception.ca_key": `"` + PipelockCAKey + `"`,
+		"request_body_scanning.scan_headers": "true",
+	}
+	for k, v := range want {
+		if values[k] != v {
+			t.Errorf("%s = %q, want %q", k, values[k], v)
+		}
+	}
+	if !strings.Contains(cfg, "  - \"example.com\"\n") || !strings.Contains(cfg, "    - \"anthropic.com\"\n    - \"*.anthropic.com\"\n") {
+		t.Errorf("allowlist or passthrough apex missing:\n%s", cfg)
+	}
+}
+
+func TestAllowHosts(t *testing.T) {
+	got := AllowHosts([]string{"Example.COM.", "api.anthropic.com", ""})
+	if got[0] != "api.anthropic.com" || !reflect.DeepEqual(got, AllowHosts(append([]string{}, got...))) {
+		t.Fatalf("AllowHosts = %v", got)
+	}
+	n := 0
+	for _, h := range got {
+		if h == "example.com" {
+			n++
+		}
+		if h == "api.anthropic.com" {
+			n += 10
+		}
+	}
+	if n != 11 {
+		t.Errorf("want example.com once and api.anthropic.com once: %v", got)
+	}
+}
+
+func TestValidateName(t *testing.T) {
+	for _, bad := range []string{"", "a b", "a/b", "..", "a.b", "-a", "a-", "a--b", strings.Repeat("x", 64)} {
+		if ValidateName(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	for _, ok := range []string{"a", "my_bottle-2", strings.Repeat("x", 63)} {
+		if err := ValidateName(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+}
