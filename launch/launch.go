@@ -146,6 +146,13 @@ func (s *session) setUp(ctx context.Context, b backend) (provision.Guest, error)
 	err = s.step("provision", func() error {
 		return provision.Run(ctx, guest, s.Log, s.p.Guest, s.live())
 	})
+	if err != nil {
+		return guest, err
+	}
+	// The bundle must still serve now that the guest depends on it: a bundle
+	// that died during provisioning fails the launch instead of leaving a
+	// bottle with no way out.
+	err = s.step("check bundle", func() error { return s.waitBundle(ctx) })
 	return guest, err
 }
 
