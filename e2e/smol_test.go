@@ -1,0 +1,65 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestSmolmachinesBottle runs the smolmachines backend against the smolvm
+// stand-in, whose guest shares the host's network namespace (as TSI does):
+// the agent reaches pipelock, the gate and supervise at 127.0.0.1 on the
+// ports docker published — the seed's fix, end to end — and provisioning
+// leaves the same guest state as on docker.
+func TestSmolmachinesBottle(t *testing.T) {
+	tag := uniq()
+	w := newWorld(t, tag)
+	e := newEnv(t, true)
+	name := "e2e-s-" + tag
+	e.stopAtEnd(name)
+	if out := e.mustCB(append([]string{"--backend", "smolmachines"}, append(w.launchArgs(name), "--smolvm-net", "tsi")...)...); out != name {
+		t.Fatalf("launch printed %q", out)
+	}
+	g := guest{t: t, container: "smolvm-claude-bottle-" + name + "-agent"}
+	bundle := "claude-bottle-" + name + "-bundle"
+
+	t.Run("loopback URLs", func(t *testing.T) {
+		want := map[string]string{
+			"HTTPS_PROXY":       "http://" + run(t, "docker", "port", bundle, "8888/tcp"),
+			"GIT_GATE_URL":      "git://" + run(t, "docker", "port", bundle, "9418/tcp"),
+			"MCP_SUPERVISE_URL": "http://" + run(t, "docker", "port", bundle, "9100/tcp") + "/",
+		}
+		for k, v := range want {
+			if !strings.HasPrefix(v, "http://127.0.0.1:") && !strings.HasPrefix(v, "git://127.0.0.1:") {
+				t.Errorf("%s: docker published %s, not on loopback", k, v)
+			}
+			if got := g.must("node", "echo $"+k); got != v {
+				t.Errorf("guest %s = %s, want %s", k, got, v)
+			}
+		}
+		var ls []map[string]any
+		out := e.mustCB("--backend", "smolmachines", "ls", "--json")
+		must(t, json.Unmarshal([]byte(out), &ls))
+		found := false
+		for _, b := range ls {
+			found = found || b["name"] == name
+		}
+		if !found {
+			t.Errorf("ls --json does not list %s:\n%s", name, out)
+		}
+	})
+	url := g.must("node", "echo $MCP_SUPERVISE_URL")
+	checkProvisioned(t, g, w, url)
+	checkEgress(t, g, w)
+	checkGit(t, g, w)
+	checkSupervise(t, e, g, w, name)
+
+	t.Run("stop", func(t *testing.T) {
+		e.mustCB("--backend", "smolmachines", "stop", name)
+		if left := leftovers(t, name); left != "" {
+			t.Errorf("left behind:\n%s", left)
+		}
+	})
+}
