@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
+	"github.com/claude-bottle/claude-bottle/images"
 	"github.com/claude-bottle/claude-bottle/launch"
 	"github.com/claude-bottle/claude-bottle/sidecar"
 	"github.com/claude-bottle/claude-bottle/supervise"
@@ -10,8 +11,8 @@ import (
 
 // Default images (built by `claude-bottle images build`).
 const (
-	defaultAgentImage  = "claude-bottle/agent:latest"
-	defaultBundleImage = "claude-bottle/bundle:latest"
+	defaultAgentImage  = images.DefaultAgentImage
+	defaultBundleImage = images.DefaultBundleImage
 )
 
 func commands(d *deps) []*cli.Command {
@@ -21,6 +22,7 @@ func commands(d *deps) []*cli.Command {
 		stopCommand(d),
 		logsCommand(d),
 		doctorCommand(d),
+		images.Command(d.runner),
 		supervise.HostCommand(d.runner),
 		sidecar.Command(supervise.SidecarCommand()),
 	}

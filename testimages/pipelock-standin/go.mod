@@ -1,0 +1,3 @@
+module github.com/claude-bottle/claude-bottle/testimages/pipelock-standin
+
+go 1.26
