@@ -3,7 +3,7 @@ GO ?= go
 BIN ?= bin/claude-bottle
 FUZZTIME ?= 20s
 
-.PHONY: build test update-golden demo images e2e fuzz bench lint clean
+.PHONY: build test update-golden demo images e2e e2e-bench fuzz bench lint clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) .
@@ -29,7 +29,13 @@ images:
 # The end-to-end suite on the local Docker Engine.
 e2e:
 	./testimages/build.sh
-	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/...
+	docker build -q -t claude-bottle-test/tools:latest e2e/tools
+	docker build -q -t claude-bottle-test/bundle-e2e:latest e2e/bundle
+	$(GO) test -tags e2e -count=1 -timeout 20m -v ./e2e/...
+
+# The launch-vs-bare-docker benchmark of the end-to-end suite.
+e2e-bench: 
+	$(GO) test -tags e2e -count=1 -run '^$$' -bench . -benchtime 5x ./e2e/
 
 fuzz:
 	$(GO) test ./shell -run '^$$' -fuzz FuzzQuoteRoundTrip -fuzztime $(FUZZTIME)

@@ -97,18 +97,20 @@ exec /usr/sbin/sshd -D -e`
 	must(t, os.WriteFile(w.knownHosts, []byte(ip+" "+fields[0]+" "+fields[1]+"\n"), 0o644))
 	run(t, "docker", "cp", w.repo, name+":/tmp/seed")
 	run(t, "docker", "exec", name, "sh", "-c",
-		"git -c safe.directory='*' -C /tmp/seed push -q /srv/git/app.git main && chown -R git:git /srv/git")
+		"git config --global --add safe.directory '*' && git -C /tmp/seed push -q /srv/git/app.git main && chown -R git:git /srv/git")
 	w.upURL = "ssh://git@" + ip + "/srv/git/app.git"
 	run(t, "git", "-C", w.repo, "remote", "add", "origin", w.upURL)
 }
 
 // httpsServer starts an HTTPS server (openssl s_server, a certificate for
-// its own IP) and returns its IP; it listens on 8443.
+// its own IP signed by the e2e test CA) and returns its IP; it listens on 8443.
 func httpsServer(t *testing.T, name string) string {
 	script := `set -e
 ip=$(hostname -i | cut -d' ' -f1)
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /tmp/k.pem -out /tmp/c.pem \
-  -days 1 -subj "/CN=$ip" -addext "subjectAltName=IP:$ip" 2>/dev/null
+printf 'subjectAltName=IP:%s\n' "$ip" > /tmp/ext
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /tmp/k.pem -subj "/CN=$ip" 2>/dev/null |
+  openssl x509 -req -CA /etc/e2e-ca/ca.pem -CAkey /etc/e2e-ca/ca-key.pem -CAcreateserial -CAserial /tmp/serial \
+    -days 1 -extfile /tmp/ext -out /tmp/c.pem 2>/dev/null
 exec openssl s_server -accept 8443 -cert /tmp/c.pem -key /tmp/k.pem -www -quiet`
 	ip := service(t, name, toolsImage, "sh", "-c", script)
 	waitFor(t, "https server "+name, 30*time.Second, func() error {

@@ -25,7 +25,7 @@ import (
 
 // Images the suite uses (testimages/build.sh builds them).
 var (
-	bundleImage = envOr("E2E_BUNDLE_IMAGE", "claude-bottle-test/bundle:latest")
+	bundleImage = envOr("E2E_BUNDLE_IMAGE", "claude-bottle-test/bundle-e2e:latest")
 	agentImage  = envOr("E2E_AGENT_IMAGE", "claude-bottle-test/agent:latest")
 	toolsImage  = envOr("E2E_TOOLS_IMAGE", "claude-bottle-test/tools:latest")
 )

@@ -124,7 +124,9 @@ func (g gate) upstreamEnv(u bundle.Upstream) []string {
 	if knownHosts == "" {
 		knownHosts = g.KnownHosts // absent: ssh then trusts no host
 	}
-	return []string{"GIT_SSH_COMMAND=" + sshCommand(u.Credential, knownHosts), "GIT_TERMINAL_PROMPT=0"}
+	return []string{"GIT_SSH_COMMAND=" + sshCommand(u.Credential, knownHosts), "GIT_TERMINAL_PROMPT=0",
+		// A hung https upstream fails instead of holding the agent's fetch.
+		"GIT_HTTP_LOW_SPEED_LIMIT=1000", "GIT_HTTP_LOW_SPEED_TIME=30"}
 }
 
 // sshCommand is GIT_SSH_COMMAND (run by sh): the key path comes from the
@@ -134,7 +136,8 @@ func sshCommand(key, knownHosts string) string {
 	if key != "" {
 		cmd += " -i " + shQuote(key) + " -o IdentitiesOnly=yes"
 	}
-	return cmd + " -o StrictHostKeyChecking=yes -o UserKnownHostsFile=" + shQuote(knownHosts) + " -o BatchMode=yes"
+	return cmd + " -o StrictHostKeyChecking=yes -o UserKnownHostsFile=" + shQuote(knownHosts) + " -o BatchMode=yes" +
+		" -o ConnectTimeout=15 -o ServerAliveInterval=5 -o ServerAliveCountMax=3" // a hung upstream fails, fast
 }
 
 // isLocalURL reports whether git reaches url through its local transport

@@ -13,9 +13,9 @@ import (
 
 func TestSSHCommand(t *testing.T) {
 	for _, tc := range []struct{ key, want string }{
-		{"", "ssh -o StrictHostKeyChecking=yes -o UserKnownHostsFile='/etc/kh' -o BatchMode=yes"},
+		{"", "ssh -o StrictHostKeyChecking=yes -o UserKnownHostsFile='/etc/kh' -o BatchMode=yes -o ConnectTimeout=15 -o ServerAliveInterval=5 -o ServerAliveCountMax=3"},
 		{"/etc/claude-bottle/credentials/app", "ssh -i '/etc/claude-bottle/credentials/app' -o IdentitiesOnly=yes " +
-			"-o StrictHostKeyChecking=yes -o UserKnownHostsFile='/etc/kh' -o BatchMode=yes"},
+			"-o StrictHostKeyChecking=yes -o UserKnownHostsFile='/etc/kh' -o BatchMode=yes -o ConnectTimeout=15 -o ServerAliveInterval=5 -o ServerAliveCountMax=3"},
 	} {
 		if got := sshCommand(tc.key, "/etc/kh"); got != tc.want {
 			t.Errorf("sshCommand(%q) =\n%s\nwant\n%s", tc.key, got, tc.want)
