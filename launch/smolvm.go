@@ -161,13 +161,15 @@ func (b smolBackend) agentImage(ctx context.Context, s *session) (string, error)
 		if err := s.FS.MkdirAll(dir); err != nil {
 			return err
 		}
-		// Save under a temporary name: an interrupted save never becomes the cache.
-		save := shell.Cmd{Argv: []string{"docker", "save", "--output", archive + ".part", img},
+		// Save under a name of this launch's own: an interrupted save never
+		// becomes the cache, and concurrent launches never share a file.
+		part := archive + "." + s.p.Bottle + ".part"
+		save := shell.Cmd{Argv: []string{"docker", "save", "--output", part, img},
 			Note: []string{"agent image archive for smolvm, saved once per image ID, renamed to " + filepath.Base(archive) + " when complete"}}
 		if err := s.R.Run(ctx, save); err != nil {
 			return err
 		}
-		return s.FS.Rename(archive+".part", archive)
+		return s.FS.Rename(part, archive)
 	})
 	return archive, err
 }
