@@ -89,7 +89,7 @@ func (b dockerBackend) startGuest(ctx context.Context, s *session) (provision.Gu
 	name := bundle.AgentName(s.p.Bottle)
 	s.td.push("agent container "+name, "docker", "rm", "-f", name)
 	err := s.step("start agent", func() error { return shell.Run(ctx, s.R, dockerAgentArgs(s, b)...) })
-	return provision.DockerGuest{R: s.R, Container: name}, err
+	return provision.DockerGuest(s.R, name), err
 }
 
 // dockerAgentArgs runs the agent container on the internal network only.

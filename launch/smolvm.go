@@ -106,7 +106,7 @@ func (b smolBackend) startGuest(ctx context.Context, s *session) (provision.Gues
 		return nil, err
 	}
 	err = s.step("start machine", func() error { return shell.Run(ctx, s.R, "smolvm", "machine", "start", "-n", name) })
-	return provision.SmolvmGuest{R: s.R, Machine: name}, err
+	return provision.SmolvmGuest(s.R, name), err
 }
 
 func (b smolBackend) createNote() []string {

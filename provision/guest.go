@@ -20,45 +20,42 @@ type Guest interface {
 	Attach(ctx context.Context, argv []string, tty bool) error
 }
 
+// cmdGuest is a Guest reached through two argv builders: one that takes a
+// tar archive on stdin, one that runs a command in the guest.
+type cmdGuest struct {
+	r      shell.Runner
+	copyIn []string
+	exec   func(as User, stdin, tty bool, argv []string) []string
+}
+
+func (g cmdGuest) CopyIn(ctx context.Context, archive io.Reader, note []string) error {
+	return g.r.Run(ctx, shell.Cmd{Argv: g.copyIn, Stdin: archive, Note: note})
+}
+
+func (g cmdGuest) Exec(ctx context.Context, as User, argv []string, out io.Writer) error {
+	return g.r.Run(ctx, shell.Cmd{Argv: g.exec(as, false, false, argv), Stdout: out})
+}
+
+func (g cmdGuest) Attach(ctx context.Context, argv []string, tty bool) error {
+	return g.r.Run(ctx, shell.Cmd{Argv: g.exec(Agent, true, tty, argv), Attached: true})
+}
+
 // DockerGuest is an agent container, reached with docker cp / docker exec.
-type DockerGuest struct {
-	R         shell.Runner
-	Container string
-}
-
-var _ Guest = DockerGuest{}
-
-func (g DockerGuest) CopyIn(ctx context.Context, archive io.Reader, note []string) error {
-	return g.R.Run(ctx, shell.Cmd{
+func DockerGuest(r shell.Runner, container string) Guest {
+	return cmdGuest{
+		r: r,
 		// "-": a tar stream on stdin; without -a, owners come from the headers.
-		Argv:  []string{"docker", "cp", "-", g.Container + ":/"},
-		Stdin: archive, Note: note,
-	})
-}
-
-func (g DockerGuest) Exec(ctx context.Context, as User, argv []string, out io.Writer) error {
-	return g.R.Run(ctx, shell.Cmd{Argv: g.exec(as, false, false, argv), Stdout: out})
-}
-
-func (g DockerGuest) Attach(ctx context.Context, argv []string, tty bool) error {
-	return g.R.Run(ctx, shell.Cmd{Argv: g.exec(Agent, true, tty, argv), Attached: true})
-}
-
-func (g DockerGuest) exec(as User, stdin, tty bool, argv []string) []string {
-	a := []string{"docker", "exec"}
-	if stdin {
-		a = append(a, "-i")
+		copyIn: []string{"docker", "cp", "-", container + ":/"},
+		exec: func(as User, stdin, tty bool, argv []string) []string {
+			a := append([]string{"docker", "exec"}, ioFlags(stdin, tty)...)
+			if as == Root {
+				a = append(a, "-u", "0") // root steps; no -w: the workspace may not exist yet
+			} else {
+				a = append(a, "-u", as.Name, "-w", Workspace)
+			}
+			return append(append(a, container), argv...)
+		},
 	}
-	if tty {
-		a = append(a, "-t")
-	}
-	if as == Root {
-		a = append(a, "-u", "0") // root steps; no -w: the workspace may not exist yet
-	} else {
-		a = append(a, "-u", as.Name, "-w", Workspace)
-	}
-	a = append(a, g.Container)
-	return append(a, argv...)
 }
 
 // SmolvmGuest is a smolvm machine, reached with smolvm machine exec.
@@ -68,42 +65,32 @@ func (g DockerGuest) exec(as User, stdin, tty bool, argv []string) []string {
 // agent-user steps run through `runuser -u node --`, on every smolvm version.
 // Files travel as one tar stream over `exec -i` (machine cp copies single
 // files only and lands them root-owned).
-type SmolvmGuest struct {
-	R       shell.Runner
-	Machine string
-}
-
-var _ Guest = SmolvmGuest{}
-
-func (g SmolvmGuest) CopyIn(ctx context.Context, archive io.Reader, note []string) error {
-	return g.R.Run(ctx, shell.Cmd{
-		Argv: []string{"smolvm", "machine", "exec", "--name", g.Machine,
+func SmolvmGuest(r shell.Runner, machine string) Guest {
+	return cmdGuest{
+		r: r,
+		copyIn: []string{"smolvm", "machine", "exec", "--name", machine,
 			"-i", // forward stdin: the archive
 			"--", "tar", "--extract", "--file=-", "--directory=/",
 			"--preserve-permissions", "--same-owner", "--numeric-owner"},
-		Stdin: archive, Note: note,
-	})
+		exec: func(as User, stdin, tty bool, argv []string) []string {
+			a := append([]string{"smolvm", "machine", "exec", "--name", machine}, ioFlags(stdin, tty)...) // exec has no -n
+			if as == Root {
+				return append(append(a, "--"), argv...)
+			}
+			a = append(a, "-w", Workspace, "--", "runuser", "-u", as.Name, "--")
+			return append(a, argv...)
+		},
+	}
 }
 
-func (g SmolvmGuest) Exec(ctx context.Context, as User, argv []string, out io.Writer) error {
-	return g.R.Run(ctx, shell.Cmd{Argv: g.exec(as, false, false, argv), Stdout: out})
-}
-
-func (g SmolvmGuest) Attach(ctx context.Context, argv []string, tty bool) error {
-	return g.R.Run(ctx, shell.Cmd{Argv: g.exec(Agent, true, tty, argv), Attached: true})
-}
-
-func (g SmolvmGuest) exec(as User, stdin, tty bool, argv []string) []string {
-	a := []string{"smolvm", "machine", "exec", "--name", g.Machine} // exec has no -n
+// ioFlags are exec's -i (stdin) and -t (terminal), spelled alike by docker and smolvm.
+func ioFlags(stdin, tty bool) []string {
+	var f []string
 	if stdin {
-		a = append(a, "-i")
+		f = append(f, "-i")
 	}
 	if tty {
-		a = append(a, "-t")
+		f = append(f, "-t")
 	}
-	if as == Root {
-		return append(append(a, "--"), argv...)
-	}
-	a = append(a, "-w", Workspace, "--", "runuser", "-u", as.Name, "--")
-	return append(a, argv...)
+	return f
 }
