@@ -22,9 +22,18 @@ demo:
 	$(GO) run . --backend smolmachines --dry-run launch --name demo \
 		--upstream origin=https://github.com/acme/app.git --supervise
 
-# The bundle and agent images (see images/ and testimages/README.md).
-images:
-	$(GO) run . images build $(IMAGES_FLAGS)
+# The bundle and agent images. The defaults pull from registries; on a
+# machine without one, build the local bases first (testimages/build.sh) and
+# pass them, e.g.:
+#   make images BUNDLE_BASE=claude-bottle-test/debian:bookworm AGENT_BASE=claude-bottle-test/node:bookworm \
+#     PIPELOCK_IMAGE=claude-bottle-test/pipelock-standin:latest CLAUDE_CODE_VERSION=none
+BUNDLE_BASE ?= debian:bookworm-slim
+AGENT_BASE ?= node:22-bookworm-slim
+PIPELOCK_IMAGE ?= ghcr.io/luckypipewrench/pipelock:2.3.0
+CLAUDE_CODE_VERSION ?= latest
+images: build
+	$(BIN) images build --binary $(BIN) --bundle-base $(BUNDLE_BASE) --agent-base $(AGENT_BASE) \
+		--pipelock-image $(PIPELOCK_IMAGE) --claude-code-version $(CLAUDE_CODE_VERSION)
 
 # The end-to-end suite on the local Docker Engine.
 e2e:
