@@ -20,7 +20,13 @@ type Bottle struct {
 	Ports   []string `json:"ports"` // published bundle ports, HOST->CONTAINER
 }
 
-// psLine is the part of `docker ps --format '{{json .}}'` that ls reads.
+// psFormat prints one JSON object per container with the fields ls reads.
+// Not '{{json .}}': that asks docker for every container's disk size, which
+// takes seconds.
+const psFormat = `{"Names":{{json .Names}},"State":{{json .State}},"Ports":{{json .Ports}},` +
+	`"Labels":{{json .Labels}},"CreatedAt":{{json .CreatedAt}}}`
+
+// psLine is the part of `docker ps` that ls reads.
 type psLine struct {
 	Names, State, Ports, Labels, CreatedAt string
 }
@@ -37,7 +43,7 @@ type smolMachine struct {
 // containers (bundles of both backends, docker agents) and, when any bottle
 // runs on smolmachines (or withSmolvm), smolvm machines.
 func List(ctx context.Context, r shell.Runner, withSmolvm bool) ([]Bottle, error) {
-	out, err := shell.Output(ctx, r, "docker", "ps", "--all", "--filter", "label="+LabelName, "--format", "{{json .}}")
+	out, err := shell.Output(ctx, r, "docker", "ps", "--all", "--filter", "label="+LabelName, "--format", psFormat)
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}

@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// dockerPs answers `docker ps -a --filter label=K[=V] --format '{{json .}}'`
-// with one JSON object per container, in the fields docker prints.
+// dockerPs answers `docker ps -a --filter label=K[=V] --format F`: the
+// names for '{{.Names}}', else (a JSON format) one JSON object per
+// container with the fields docker prints.
 func (st *State) dockerPs(p *Proc, args []string) int {
 	f, rest, err := parse(args, []string{"--filter", "--format"}, []string{"-a", "--all", "-q", "--no-trunc"}, false)
 	if err != nil || len(rest) != 0 {
@@ -23,9 +24,13 @@ func (st *State) dockerPs(p *Proc, args []string) int {
 	sort.Strings(names)
 	for _, n := range names {
 		c := st.Containers[n]
-		if f.has("-q") || f.one("--format") == "{{.Names}}" {
+		format := f.one("--format")
+		if f.has("-q") || format == "{{.Names}}" {
 			fmt.Fprintln(p.Stdout, n)
 			continue
+		}
+		if !strings.Contains(format, "json") {
+			return usage(p, "docker", "ps: the fake prints --format {{.Names}} or JSON, not %q", format)
 		}
 		state := "created"
 		if c.Running {
