@@ -67,6 +67,15 @@ func TestDockerBottle(t *testing.T) {
 	checkSupervise(t, e, g, w, name)
 	checkNoBypass(t, g, w, name)
 
+	t.Run("logs", func(t *testing.T) {
+		out := e.mustCB("logs", name)
+		for _, d := range []string{"[pipelock]", "[git-gate]", "[supervise]"} {
+			if !strings.Contains(out, d) {
+				t.Errorf("the bundle's log has no %s line:\n%s", d, out)
+			}
+		}
+	})
+
 	t.Run("stop", func(t *testing.T) {
 		out := e.mustCB("stop", name)
 		if !strings.Contains(out, "removed container claude-bottle-"+name+"-bundle") {
