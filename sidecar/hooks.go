@@ -153,11 +153,23 @@ func parseUpdates(r io.Reader) ([]refUpdate, error) {
 
 // refspec forwards the update: the new object to the ref, or a deletion.
 func (u refUpdate) refspec() string {
-	if strings.Trim(u.new, "0") == "" {
+	if isZero(u.new) {
 		return ":" + u.ref
 	}
 	return u.new + ":" + u.ref
 }
+
+// lease is the update's --force-with-lease: the upstream's ref must still
+// be where the gate saw it (absent for a new ref). A forced push from the
+// agent is forwarded as forced, and only over what the agent fetched.
+func (u refUpdate) lease() string {
+	if isZero(u.old) {
+		return "--force-with-lease=" + u.ref + ":"
+	}
+	return "--force-with-lease=" + u.ref + ":" + u.old
+}
+
+func isZero(oid string) bool { return strings.Trim(oid, "0") == "" }
 
 // preReceive forwards a push received into repo to the upstream, by URL
 // (pushing to the mirror's remote would update refs, which quarantine
@@ -175,16 +187,19 @@ func (g gate) preReceive(ctx context.Context, repo string, stdin io.Reader, stde
 	if len(updates) == 0 {
 		return nil
 	}
+	// --atomic: the upstream takes all of the push or none of it, as the gate does.
+	args := []string{"push", "--no-verify", "--atomic"}
 	refspecs := make([]string, len(updates))
 	for i, up := range updates {
 		refspecs[i] = up.refspec()
+		args = append(args, up.lease())
 	}
 	if isLocalURL(u.URL) {
 		// git does not scrub the quarantine for its local transport: the
 		// upstream's receive-pack would refuse every ref update.
 		g.env = withoutVar(g.env, "GIT_QUARANTINE_PATH")
 	}
-	cmd := g.command(ctx, repo, g.upstreamEnv(u), append([]string{"push", "--no-verify", u.URL}, refspecs...)...)
+	cmd := g.command(ctx, repo, g.upstreamEnv(u), append(append(args, u.URL), refspecs...)...)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Run(); err != nil {
 		g.log.Errorf("receive-pack %s: upstream refused %v: %v", u.Name, refspecs, err)

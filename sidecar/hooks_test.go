@@ -299,3 +299,49 @@ func TestParseUpdates(t *testing.T) {
 		}
 	}
 }
+
+// TestGateForcePushOverWhatWasFetched: a forced push is forwarded as forced,
+// but only while the upstream's ref is where the gate saw it.
+func TestGateForcePushOverWhatWasFetched(t *testing.T) {
+	g := newTestGate(t)
+	clone := g.clone(t)
+	mustGit(t, g.env, clone, "commit", "--quiet", "--amend", "-m", "rewritten")
+	rewritten := mustGit(t, g.env, clone, "rev-parse", "HEAD")
+	mustGit(t, g.env, clone, "push", "--quiet", "--force", "origin", "trunk")
+	if got := g.rev(t, g.upstream, "trunk"); got != rewritten {
+		t.Fatalf("upstream trunk = %s, want the force-pushed %s", got, rewritten)
+	}
+
+	// Someone else moves the upstream; the gate has not fetched it. The
+	// agent's forced push must not overwrite it.
+	other := g.clone(t)
+	mustGit(t, g.env, g.work, "fetch", "--quiet", g.upstream, "trunk")
+	mustGit(t, g.env, g.work, "reset", "--quiet", "--hard", "FETCH_HEAD")
+	theirs := g.moveUpstream(t, "theirs")
+	mustGit(t, g.env, other, "commit", "--quiet", "--allow-empty", "-m", "mine")
+	if out, err := runGit(g.env, other, "push", "--force", "origin", "trunk"); err == nil {
+		t.Fatalf("a forced push overwrote an upstream commit the gate never saw:\n%s", out)
+	}
+	if got := g.rev(t, g.upstream, "trunk"); got != theirs {
+		t.Errorf("upstream trunk = %s, want their %s kept", got, theirs)
+	}
+}
+
+// TestGatePushIsAtomic: a push of two refs where the upstream refuses one
+// lands neither.
+func TestGatePushIsAtomic(t *testing.T) {
+	g := newTestGate(t)
+	clone := g.clone(t)
+	hook := filepath.Join(g.upstream, "hooks", "update")
+	mustWrite(t, hook, []byte("#!/bin/sh\n[ \"$1\" = refs/heads/bad ] && exit 1\nexit 0\n"))
+	if err := os.Chmod(hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, g.env, clone, "second")
+	if out, err := runGit(g.env, clone, "push", "origin", "HEAD:refs/heads/good", "HEAD:refs/heads/bad"); err == nil {
+		t.Fatalf("the push succeeded though the upstream refuses bad:\n%s", out)
+	}
+	if out, err := runGit(g.env, "", "--git-dir="+g.upstream, "rev-parse", "--verify", "--quiet", "refs/heads/good"); err == nil {
+		t.Errorf("upstream took good (%s) while refusing bad: not atomic", out)
+	}
+}
