@@ -197,7 +197,7 @@ func (d *deps) runner(c *cli.Context) shell.Runner {
 	switch {
 	case d.testRunner != nil:
 		return d.testRunner
-	case c.Bool("dry-run"):
+	case dryRun(c):
 		return &shell.DryRun{W: d.stdout}
 	}
 	return &shell.Exec{Env: d.environ, Stdin: d.stdin, Stdout: d.stdout, Stderr: d.stderr, Log: logger(c)}
@@ -212,4 +212,20 @@ func (d *deps) cacheDir() string {
 		return filepath.Join(v, ".cache", "claude-bottle")
 	}
 	return ""
+}
+
+// dryRunFlag is the --dry-run a command accepts after its name too
+// (`claude-bottle images build --dry-run`), as well as the global one.
+var dryRunFlag = &cli.BoolFlag{Name: "dry-run", Usage: "print the commands instead of running them (as the global --dry-run)"}
+
+// dryRun reports whether this invocation is a dry-run: the command's own
+// --dry-run or the global one. urfave/cli reads the nearest definition
+// only, so each context of the lineage is asked.
+func dryRun(c *cli.Context) bool {
+	for _, x := range c.Lineage() {
+		if x.Bool("dry-run") {
+			return true
+		}
+	}
+	return false
 }

@@ -52,6 +52,7 @@ func launchCommand(d *deps) *cli.Command {
 			&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE, or KEY to pass KEY's value by name (repeatable)"},
 			&cli.StringFlag{Name: "smolvm-net", Value: launch.NetAuto, Usage: "smolmachines network mode: auto, tsi or virtio-net"},
 			&cli.BoolFlag{Name: "detach", Usage: "leave the bottle running and print its name"},
+			dryRunFlag,
 		},
 		Action: func(c *cli.Context) error { return runLaunch(c, d) },
 	}
@@ -65,7 +66,7 @@ func runLaunch(c *cli.Context, d *deps) error {
 		AllowHosts: c.StringSlice("allow-host"), Supervise: c.Bool("supervise"),
 		AgentImage: c.String("agent-image"), BundleImage: c.String("bundle-image"),
 		Env: c.StringSlice("env"), SmolvmNet: c.String("smolvm-net"), Detach: c.Bool("detach"),
-		AgentArgs: c.Args().Slice(), DryRun: c.Bool("dry-run"),
+		AgentArgs: c.Args().Slice(), DryRun: dryRun(c),
 	}
 	if c.IsSet("name") {
 		if err := launch.ValidateName(o.Name); err != nil {

@@ -52,12 +52,13 @@ func stopCommand(d *deps) *cli.Command {
 		Usage:        "remove everything of a bottle (succeeds quietly when it is gone)",
 		ArgsUsage:    "NAME",
 		OnUsageError: usageError,
+		Flags:        []cli.Flag{dryRunFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return &launch.InputError{Msg: "usage: claude-bottle stop NAME"}
 			}
 			removed, err := launch.Stop(c.Context, d.runner(c), c.Args().First(), d.smolvmWanted(c))
-			if !c.Bool("dry-run") {
+			if !dryRun(c) {
 				for _, r := range removed {
 					fmt.Fprintf(d.stdout, "removed %s\n", r)
 				}

@@ -30,6 +30,7 @@ func Command(runner func(*cli.Context) shell.Runner) *cli.Command {
 				&cli.StringFlag{Name: "tag-prefix", Value: d.TagPrefix, Usage: "images are tagged PREFIX/bundle:latest and PREFIX/agent:latest"},
 				&cli.StringFlag{Name: "only", Usage: "build only this image: bundle or agent"},
 				&cli.StringSliceFlag{Name: "label", Usage: "add a KEY=VALUE label to the images (repeatable)"},
+				&cli.BoolFlag{Name: "dry-run", Usage: "print the docker build commands instead of running them (as the global --dry-run)"},
 			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() > 0 {
