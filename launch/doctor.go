@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/shell"
@@ -55,6 +56,7 @@ func Doctor(ctx context.Context, r shell.Runner, env DoctorEnv) []Check {
 	add(Check{What: "smolvm", OK: err == nil, Detail: orErr(version, err), Needed: smol,
 		Fix: "install smolvm (curl -sSL https://smolmachines.com/install.sh | bash); needed for --backend smolmachines"})
 	if err == nil {
+		add(versionCheck(version))
 		help, herr := shell.Output(ctx, r, "smolvm", "machine", "create", "--help")
 		mode := ProbeNet(help)
 		add(Check{What: "smolvm network mode", OK: herr == nil, Detail: orErr("--smolvm-net auto uses "+mode, herr),
@@ -97,4 +99,47 @@ func orErr(ok string, err error) string {
 		return ok
 	}
 	return strings.ReplaceAll(err.Error(), "\n", " ")
+}
+
+// SmolvmContract is the smolvm release whose CLI contract claude-bottle
+// follows (shared/reference/smolvm-cli.md).
+const SmolvmContract = "1.9.2"
+
+// versionCheck compares `smolvm --version` with the contract: an older
+// release is a warning (its flags may differ), not a failure.
+func versionCheck(out string) Check {
+	c := Check{What: "smolvm version", Fix: "upgrade smolvm to " + SmolvmContract + " or later"}
+	fields := strings.Fields(out)
+	got := ""
+	if len(fields) > 0 {
+		got = fields[len(fields)-1]
+	}
+	c.OK = compareVersions(got, SmolvmContract) >= 0
+	c.Detail = fmt.Sprintf("%s (claude-bottle follows the %s contract)", got, SmolvmContract)
+	if got == "" || compareVersions(got, "0") == 0 {
+		c.OK, c.Detail = false, fmt.Sprintf("cannot read a version in %q", out)
+	}
+	return c
+}
+
+// compareVersions compares dotted numeric versions ("1.9.2" < "1.10").
+// Anything that is not a number counts as 0.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(strings.TrimPrefix(a, "v"), "."), strings.Split(strings.TrimPrefix(b, "v"), ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
 }
