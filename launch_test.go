@@ -12,6 +12,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/internal/fake"
 	"github.com/claude-bottle/claude-bottle/launch"
+	"github.com/claude-bottle/claude-bottle/provision"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -198,5 +199,14 @@ func checkFault(t *testing.T, args []string, k int, _ bool) {
 	}
 	if len(live) > 0 {
 		t.Errorf("left behind: %v\n%s", live, rec.Transcript())
+	}
+}
+
+// TestStandInCA: the stand-in bundle's CA has the fingerprint the goldens
+// expect in the log (computed once with openssl).
+func TestStandInCA(t *testing.T) {
+	fp, err := provision.Fingerprint([]byte(fake.TestCA))
+	if err != nil || fp != fake.TestCAFingerprint {
+		t.Fatalf("Fingerprint(TestCA) = %s, %v; want %s", fp, err, fake.TestCAFingerprint)
 	}
 }
