@@ -175,10 +175,8 @@ func setUp(c *cli.Context, d *deps) error {
 	default:
 		return &launch.InputError{Msg: fmt.Sprintf("invalid --log-format %q: want text or json", c.String("log-format"))}
 	}
-	switch b := c.String("backend"); b {
-	case launch.Docker, launch.Smolmachines:
-	default:
-		return &launch.InputError{Msg: fmt.Sprintf("unknown backend %q: want docker or smolmachines", b)}
+	if err := launch.CheckBackend(c.String("backend")); err != nil {
+		return err
 	}
 	c.App.Metadata = map[string]any{"log": log}
 	return nil

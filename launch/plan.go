@@ -121,11 +121,17 @@ func Prepare(o Options, getenv func(string) (string, bool), suffix string) (*Pla
 	return p, nil
 }
 
+// CheckBackend rejects a backend that is neither docker nor smolmachines.
+func CheckBackend(b string) error {
+	if b != Docker && b != Smolmachines {
+		return badInput("unknown backend %q: want docker or smolmachines", b)
+	}
+	return nil
+}
+
 func (p *Plan) setBackend(o Options) error {
-	switch o.Backend {
-	case Docker, Smolmachines:
-	default:
-		return badInput("unknown backend %q: want docker or smolmachines", o.Backend)
+	if err := CheckBackend(o.Backend); err != nil {
+		return err
 	}
 	switch o.SmolvmNet {
 	case NetAuto, NetTSI, NetVirtio:
