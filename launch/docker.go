@@ -19,8 +19,8 @@ const outNetwork = "bridge"
 func (dockerBackend) startBundle(ctx context.Context, s *session) error {
 	p := s.p
 	net := bundle.NetworkName(p.Bottle)
-	s.td.push("network "+net, "docker", "network", "rm", net)
-	if err := s.step("create network", func() error { return shell.Run(ctx, s.R, networkCreateArgs(p)...) }); err != nil {
+	if err := s.create("create network", "network "+net, []string{"docker", "network", "rm", net},
+		func() error { return shell.Run(ctx, s.R, networkCreateArgs(p)...) }); err != nil {
 		return err
 	}
 	if err := createBundle(ctx, s, dockerBundleArgs(p)); err != nil {
@@ -87,8 +87,8 @@ func gateEnv(p *Plan) []EnvVar {
 
 func (b dockerBackend) startGuest(ctx context.Context, s *session) (provision.Guest, error) {
 	name := bundle.AgentName(s.p.Bottle)
-	s.td.push("agent container "+name, "docker", "rm", "-f", name)
-	err := s.step("start agent", func() error { return shell.Run(ctx, s.R, dockerAgentArgs(s, b)...) })
+	err := s.create("start agent", "agent container "+name, []string{"docker", "rm", "-f", name},
+		func() error { return shell.Run(ctx, s.R, dockerAgentArgs(s, b)...) })
 	return provision.DockerGuest(s.R, name), err
 }
 
@@ -112,8 +112,8 @@ func dockerAgentArgs(s *session, b backend) []string {
 // pipelock config, credentials) before any daemon starts.
 func createBundle(ctx context.Context, s *session, createArgs []string) error {
 	p := s.p
-	s.td.push("bundle "+p.Bundle.Container, "docker", "rm", "-f", p.Bundle.Container)
-	if err := s.step("create bundle", func() error { return shell.Run(ctx, s.R, createArgs...) }); err != nil {
+	if err := s.create("create bundle", "bundle "+p.Bundle.Container, []string{"docker", "rm", "-f", p.Bundle.Container},
+		func() error { return shell.Run(ctx, s.R, createArgs...) }); err != nil {
 		return err
 	}
 	return s.step("place bundle files", func() error {

@@ -89,6 +89,20 @@ func (s *session) step(name string, fn func() error) error {
 	return nil
 }
 
+// create runs a step that creates a resource, registered for removal
+// (what, remove) before the command runs: a failed create can still leave
+// it behind. When the name is taken, the resource is not this launch's and
+// stays out of the teardown.
+func (s *session) create(step, what string, remove []string, fn func() error) error {
+	s.td.push(what, remove...)
+	err := s.step(step, fn)
+	if isConflict(err) {
+		s.td.pop()
+		return fmt.Errorf("%w (is a bottle named %s already running? see claude-bottle ls)", err, s.p.Bottle)
+	}
+	return err
+}
+
 // Launch runs the plan: bundle, ports, guest, provisioning, then the agent
 // (attached) or the bottle's name (detached). Whatever fails, everything the
 // launch created is removed, newest first; so it is after an attached agent

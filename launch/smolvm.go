@@ -99,8 +99,8 @@ func (b smolBackend) startGuest(ctx context.Context, s *session) (provision.Gues
 	if err != nil {
 		return nil, err
 	}
-	s.td.push("machine "+name, "smolvm", "machine", "delete", "-n", name, "-f") // -f: else it prompts, and does nothing
-	if err := s.step("create machine", func() error {
+	remove := []string{"smolvm", "machine", "delete", "-n", name, "-f"} // -f: else it prompts, and does nothing
+	if err := s.create("create machine", "machine "+name, remove, func() error {
 		return s.R.Run(ctx, shell.Cmd{Argv: b.createArgs(s, image), Note: b.createNote()})
 	}); err != nil {
 		return nil, err

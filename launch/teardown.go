@@ -27,6 +27,9 @@ func (t *teardown) push(what string, argv ...string) {
 	t.steps = append(t.steps, undo{what: what, argv: argv})
 }
 
+// pop forgets the newest resource: its create found the name taken.
+func (t *teardown) pop() { t.steps = t.steps[:len(t.steps)-1] }
+
 // run removes everything, newest first. A failing removal is reported and
 // the rest still run; a resource that is already gone is not a failure.
 func (t *teardown) run(ctx context.Context) error {
@@ -39,6 +42,18 @@ func (t *teardown) run(ctx context.Context) error {
 	}
 	t.steps = nil
 	return errors.Join(errs...)
+}
+
+// isConflict classifies "that name is taken" answers of docker and smolvm:
+// the resource belongs to someone else (another bottle of the same name) and
+// must not be removed.
+func isConflict(err error) bool {
+	var e *shell.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	s := e.Stderr
+	return strings.Contains(s, "is already in use") || strings.Contains(s, "already exists")
 }
 
 // isGone classifies "it does not exist" answers of docker and smolvm, the
