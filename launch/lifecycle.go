@@ -78,14 +78,26 @@ func addContainer(bottles map[string]*Bottle, c psLine) {
 	}
 }
 
-func addMachines(ctx context.Context, r shell.Runner, bottles map[string]*Bottle) error {
+// listMachines reads `smolvm machine ls --json`.
+func listMachines(ctx context.Context, r shell.Runner) ([]smolMachine, error) {
 	out, err := shell.Output(ctx, r, "smolvm", "machine", "ls", "--json")
 	if err != nil {
-		return fmt.Errorf("list machines: %w", err)
+		return nil, fmt.Errorf("list machines: %w", err)
 	}
 	var ms []smolMachine
+	if out == "" {
+		return ms, nil // a dry-run answers nothing
+	}
 	if err := json.Unmarshal([]byte(out), &ms); err != nil {
-		return fmt.Errorf("list machines: smolvm printed %q: %v", out, err)
+		return nil, fmt.Errorf("list machines: smolvm printed %q: %v", out, err)
+	}
+	return ms, nil
+}
+
+func addMachines(ctx context.Context, r shell.Runner, bottles map[string]*Bottle) error {
+	ms, err := listMachines(ctx, r)
+	if err != nil {
+		return err
 	}
 	for _, m := range ms {
 		if name := m.Labels[LabelName]; name != "" {
@@ -173,15 +185,9 @@ func Stop(ctx context.Context, r shell.Runner, name string, withSmolvm bool) ([]
 }
 
 func pushMachines(ctx context.Context, r shell.Runner, td *teardown, name string) error {
-	out, err := shell.Output(ctx, r, "smolvm", "machine", "ls", "--json")
+	ms, err := listMachines(ctx, r)
 	if err != nil {
-		return fmt.Errorf("list machines: %w", err)
-	}
-	var ms []smolMachine
-	if out != "" {
-		if err := json.Unmarshal([]byte(out), &ms); err != nil {
-			return fmt.Errorf("list machines: smolvm printed %q: %v", out, err)
-		}
+		return err
 	}
 	for _, m := range ms {
 		if m.Labels[LabelName] == name {

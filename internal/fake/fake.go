@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -140,7 +141,7 @@ func Leftovers(dir string) (string, error) {
 	for n := range st.Machines {
 		out = append(out, "machine "+n)
 	}
-	sortStrings(out)
+	sort.Strings(out)
 	if len(out) == 0 {
 		return "", nil
 	}
@@ -209,14 +210,6 @@ func findAnswer(dir, line string) (answer, bool) {
 		return *cur, true
 	}
 	return answer{}, false
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 // usage is a usage error: exit 2, like the real programs' parsers.
