@@ -54,10 +54,37 @@ func WriteArchive(w io.Writer, files []File) error {
 func header(path string, typ byte, u User, mode fs.FileMode, size int64) *tar.Header {
 	return &tar.Header{
 		Name: strings.TrimPrefix(path, "/"), Typeflag: typ, Size: size,
-		Mode: int64(mode.Perm() | mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)),
+		Mode: tarMode(typ, mode),
 		Uid:  u.UID, Gid: u.GID, Uname: u.Name, Gname: u.Name,
 		Format: tar.FormatPAX,
 	}
+}
+
+// Unix mode bits above the permissions, as tar.FileInfoHeader writes them
+// (Go's fs.ModeSetgid and fs.ModeSticky are high bits that tar cannot
+// encode: "cannot encode header … Mode=4194813").
+const (
+	modeSetgid = 0o2000
+	modeSticky = 0o1000
+)
+
+// tarMode is a header's Unix mode: the permissions and, on directories
+// only, setgid and sticky. setgid on a directory (git init --shared=group)
+// only makes new files inherit the directory's group, which is the agent's
+// own; sticky only restricts deletes. setuid never travels, and no special
+// bit travels on a file: every entry is owned by the header's user, so a
+// setuid or setgid file would only run as that user, and nothing needs it.
+func tarMode(typ byte, mode fs.FileMode) int64 {
+	m := int64(mode.Perm())
+	if typ == tar.TypeDir {
+		if mode&fs.ModeSetgid != 0 {
+			m |= modeSetgid
+		}
+		if mode&fs.ModeSticky != 0 {
+			m |= modeSticky
+		}
+	}
+	return m
 }
 
 func writeContent(tw *tar.Writer, path string, u User, mode fs.FileMode, b []byte) error {

@@ -3,6 +3,7 @@ package provision
 import (
 	"archive/tar"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -72,6 +73,58 @@ func TestNotesListSkillFiles(t *testing.T) {
 	for i := range want {
 		if notes[i] != want[i] {
 			t.Errorf("note %d = %q, want %q", i, notes[i], want[i])
+		}
+	}
+}
+
+// TestArchiveSpecialBits: a tree with setuid, setgid and sticky bits (git
+// init --shared=group makes .git setgid) archives; setgid and sticky stay
+// on directories, no special bit stays on a file.
+func TestArchiveSpecialBits(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "tree")
+	for _, d := range []string{"shared", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(src, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"suid", "sgid", "sticky"} {
+		if err := os.WriteFile(filepath.Join(src, f), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chmod := map[string]fs.FileMode{
+		"":       0o755 | fs.ModeSetgid,
+		"shared": 0o775 | fs.ModeSetgid,
+		"tmp":    0o777 | fs.ModeSticky,
+		"suid":   0o755 | fs.ModeSetuid,
+		"sgid":   0o755 | fs.ModeSetgid,
+		"sticky": 0o644 | fs.ModeSticky,
+	}
+	for rel, m := range chmod {
+		if err := os.Chmod(filepath.Join(src, rel), m); err != nil {
+			t.Fatal(err)
+		}
+		if fi, _ := os.Stat(filepath.Join(src, rel)); fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) == 0 {
+			t.Fatalf("%s: chmod %v kept no special bit: the test would prove nothing", rel, m)
+		}
+	}
+	got := map[string]int64{}
+	tr := tar.NewReader(Archive([]File{{Path: "/t", Owner: Agent, Source: src, Tree: true}}))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[h.Name] = h.Mode
+	}
+	want := map[string]int64{"t/": 0o2755, "t/shared/": 0o2775, "t/tmp/": 0o1777,
+		"t/suid": 0o755, "t/sgid": 0o755, "t/sticky": 0o644}
+	for name, w := range want {
+		if g, ok := got[name]; !ok || g != w {
+			t.Errorf("%s: mode %04o (present %v), want %04o", name, g, ok, w)
 		}
 	}
 }
