@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,8 @@ type deps struct {
 	tty        bool
 	// fs is what a real launch does to host files itself (the image cache).
 	fs launch.HostFS
+	// cpus is the host's CPU count (0: unknown), for --cpus' default.
+	cpus int
 }
 
 func (d *deps) getenv(k string) (string, bool) {
@@ -68,7 +71,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 		}
 	}()
 	d := &deps{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ,
-		now: time.Now, suffix: randomSuffix, tty: isTerminal(stdin), fs: launch.OSFS{}}
+		now: time.Now, suffix: randomSuffix, tty: isTerminal(stdin), fs: launch.OSFS{}, cpus: runtime.NumCPU()}
 	return run(ctx, args, d)
 }
 

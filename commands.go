@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strconv"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/claude-bottle/claude-bottle/images"
@@ -52,6 +54,12 @@ func launchCommand(d *deps) *cli.Command {
 			&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE, or KEY to pass KEY's value by name (repeatable)"},
 			&cli.StringFlag{Name: "smolvm-net", Value: launch.NetAuto, Usage: "smolmachines network mode: auto, tsi or virtio-net"},
 			&cli.BoolFlag{Name: "detach", Usage: "leave the bottle running and print its name"},
+			&cli.StringFlag{Name: "memory", Value: launch.DefaultAgentMemory, Usage: "the agent's memory ceiling (docker size; smolvm --mem)"},
+			&cli.IntFlag{Name: "pids", Value: launch.DefaultAgentPids, Usage: "the agent container's process limit"},
+			&cli.StringFlag{Name: "cpus", Value: launch.DefaultAgentCPUs, Usage: "the agent's CPUs (at most the host's)"},
+			&cli.StringFlag{Name: "bundle-memory", Value: launch.DefaultBundleMemory, Usage: "the bundle's memory ceiling"},
+			&cli.IntFlag{Name: "bundle-pids", Value: launch.DefaultBundlePids, Usage: "the bundle's process limit"},
+			&cli.StringFlag{Name: "bundle-cpus", Value: launch.DefaultBundleCPUs, Usage: "the bundle's CPUs"},
 			dryRunFlag,
 		},
 		Action: func(c *cli.Context) error { return runLaunch(c, d) },
@@ -67,6 +75,8 @@ func runLaunch(c *cli.Context, d *deps) error {
 		AgentImage: c.String("agent-image"), BundleImage: c.String("bundle-image"),
 		Env: c.StringSlice("env"), SmolvmNet: c.String("smolvm-net"), Detach: c.Bool("detach"),
 		AgentArgs: c.Args().Slice(), DryRun: dryRun(c),
+		AgentLimits:  launch.LimitOptions{Memory: c.String("memory"), Pids: c.Int("pids"), CPUs: d.agentCPUs(c)},
+		BundleLimits: launch.LimitOptions{Memory: c.String("bundle-memory"), Pids: c.Int("bundle-pids"), CPUs: c.String("bundle-cpus")},
 	}
 	if c.IsSet("name") {
 		if err := launch.ValidateName(o.Name); err != nil {
@@ -87,4 +97,13 @@ func runLaunch(c *cli.Context, d *deps) error {
 		l.FS = launch.NoFS{}
 	}
 	return l.Launch(c.Context, plan)
+}
+
+// agentCPUs is --cpus; its default is lowered to the host's CPU count,
+// which docker refuses to exceed.
+func (d *deps) agentCPUs(c *cli.Context) string {
+	if !c.IsSet("cpus") && d.cpus > 0 && d.cpus < 2 { // 2: launch.DefaultAgentCPUs
+		return strconv.Itoa(d.cpus)
+	}
+	return c.String("cpus")
 }

@@ -1,21 +1,22 @@
 package bundle
 
 import (
+	"net"
 	"sort"
 	"strconv"
 	"strings"
 )
 
-// DefaultAllowHosts are the hosts Claude Code needs (prior art: the original
-// claude-bottle's PRD 0001). --allow-host adds to them.
+// DefaultAllowHosts are the hosts Claude Code needs with its non-essential
+// traffic off (the guest gets CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1; see
+// the README's security section for why each is here, with sources).
+// statsig.anthropic.com and sentry.io left Claude Code's list of required
+// hosts on 2026-02-13 and accept data for any project: they are ways out, so
+// they are not here. --allow-host adds to them.
 var DefaultAllowHosts = []string{
-	"api.anthropic.com",
-	"statsig.anthropic.com",
-	"sentry.io",
-	"claude.ai",
-	"platform.claude.com",
-	"downloads.claude.ai",
-	"raw.githubusercontent.com",
+	"api.anthropic.com",   // the API (and the WebFetch safety check)
+	"claude.ai",           // claude.ai sign-in (subscription users)
+	"platform.claude.com", // Console auth: OAuth exchange and refresh, the first-run check
 }
 
 // PassthroughDomains are spliced through pipelock without TLS interception.
@@ -44,11 +45,28 @@ func AllowHosts(extra []string) []string {
 	return out
 }
 
-// PipelockConfig renders pipelock's YAML config for the given allowlist
-// (already merged, see AllowHosts): strict mode, forward proxy on, listening
-// on all interfaces of the bundle, TLS interception with the per-bottle CA
-// the bundle creates at start.
-func PipelockConfig(allowHosts []string) []byte {
+// PipelockSettings are what varies in pipelock's config.
+type PipelockSettings struct {
+	// Listen is host:port; the bundle picks the host at start (ListenPath).
+	Listen string
+	// AllowHosts is the allowlist, already merged (see AllowHosts).
+	AllowHosts []string
+}
+
+// PipelockFor is pipelock's config in a running bundle: the spec's hosts
+// plus the approved ones, listening on listenHost. The init renders it at
+// start; supervise's operator commands re-render it on approval.
+func PipelockFor(spec Spec, listenHost string, approved []string) []byte {
+	hosts := append(append([]string(nil), spec.AllowHosts...), approved...)
+	return PipelockConfig(PipelockSettings{
+		Listen:     net.JoinHostPort(listenHost, strconv.Itoa(PipelockPort)),
+		AllowHosts: AllowHosts(hosts),
+	})
+}
+
+// PipelockConfig renders pipelock's YAML config: strict mode, forward proxy
+// on, TLS interception with the per-bottle CA the bundle creates at start.
+func PipelockConfig(s PipelockSettings) []byte {
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s); b.WriteByte('\n') }
 	list := func(items []string) {
@@ -61,11 +79,11 @@ func PipelockConfig(allowHosts []string) []byte {
 	line("mode: strict")
 	line("enforce: true")
 	line("api_allowlist:")
-	for _, h := range allowHosts {
+	for _, h := range s.AllowHosts {
 		line("  - " + strconv.Quote(h))
 	}
 	line("fetch_proxy:")
-	line("  listen: " + strconv.Quote("0.0.0.0:"+strconv.Itoa(PipelockPort)))
+	line("  listen: " + strconv.Quote(s.Listen))
 	line("forward_proxy:")
 	line("  enabled: true")
 	line("tls_interception:")

@@ -41,7 +41,7 @@ func keyPaths(yaml string) (map[string]string, []string) {
 }
 
 func TestPipelockConfigMatchesSchema(t *testing.T) {
-	cfg := string(PipelockConfig(AllowHosts([]string{"example.com"})))
+	cfg := string(PipelockFor(Spec{AllowHosts: AllowHosts([]string{"example.com"})}, "172.18.0.2", nil))
 	values, order := keyPaths(cfg)
 	for _, k := range order {
 		if !pipelockSchema[k] {
@@ -49,7 +49,7 @@ func TestPipelockConfigMatchesSchema(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"mode": "strict", "enforce": "true", "fetch_proxy.listen": `"0.0.0.0:8888"`,
+		"mode": "strict", "enforce": "true", "fetch_proxy.listen": `"172.18.0.2:8888"`,
 		"forward_proxy.enabled": "true", "tls_interception.enabled": "true",
 		"tls_interception.ca_cert": `"` + PipelockCACert + `"`, "tls_interception.ca_key": `"` + PipelockCAKey + `"`,
 		"request_body_scanning.scan_headers": "true",
@@ -61,6 +61,28 @@ func TestPipelockConfigMatchesSchema(t *testing.T) {
 	}
 	if !strings.Contains(cfg, "  - \"example.com\"\n") || !strings.Contains(cfg, "    - \"anthropic.com\"\n    - \"*.anthropic.com\"\n") {
 		t.Errorf("allowlist or passthrough apex missing:\n%s", cfg)
+	}
+}
+
+// TestDefaultAllowHostsHaveNoSideChannels: hosts that accept data for any
+// project (sentry.io, statsig) are ways out; they are not required with
+// Claude Code's non-essential traffic off (issue 10, finding 9).
+func TestDefaultAllowHostsHaveNoSideChannels(t *testing.T) {
+	for _, h := range AllowHosts(nil) {
+		for _, bad := range []string{"sentry.io", "statsig.anthropic.com", "statsig.com"} {
+			if h == bad || strings.HasSuffix(h, "."+bad) {
+				t.Errorf("default allowlist has %s", h)
+			}
+		}
+	}
+}
+
+func TestPipelockForMergesApproved(t *testing.T) {
+	cfg := string(PipelockFor(Spec{AllowHosts: []string{"a.example"}}, "::1", []string{"B.example"}))
+	for _, want := range []string{`listen: "[::1]:8888"`, `- "a.example"`, `- "b.example"`} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config lacks %s:\n%s", want, cfg)
+		}
 	}
 }
 

@@ -45,6 +45,9 @@ const (
 	RunDir = "/run/claude-bottle"
 	// ReadyPath exists once every daemon accepts connections.
 	ReadyPath = RunDir + "/ready"
+	// ListenPath holds the address the daemons listen on (one line), chosen
+	// by the init at start (see Spec.Listen).
+	ListenPath = RunDir + "/listen-address"
 	// PipelockCADir is where the bundle creates pipelock's CA at start
 	// (`pipelock tls init --out PipelockCADir`).
 	PipelockCADir = RunDir + "/pipelock"
@@ -59,6 +62,9 @@ const (
 	GitRoot = "/srv/git"
 	// SuperviseDir holds supervise's queue and audit log.
 	SuperviseDir = "/var/lib/claude-bottle/supervise"
+	// SuperviseDecisionsDir holds the operator's decisions: written by root
+	// (the operator commands) only, read by the supervise daemon.
+	SuperviseDecisionsDir = "/var/lib/claude-bottle/supervise-decisions"
 
 	// Binary is the claude-bottle binary inside the bundle image.
 	Binary = "/usr/local/bin/claude-bottle"
@@ -70,6 +76,12 @@ type Upstream struct {
 	URL  string `json:"url"`
 	// Credential is the path of the SSH key inside the bundle, or "".
 	Credential string `json:"credential,omitempty"`
+	// The ref policy of pushes through the gate. By default no ref is
+	// deleted, the default branch only moves forward and an existing tag
+	// never moves; AllowForce lets the default branch be rewritten and tags
+	// moved, AllowDelete lets refs be deleted (--upstream-policy).
+	AllowForce  bool `json:"allow_force,omitempty"`
+	AllowDelete bool `json:"allow_delete,omitempty"`
 }
 
 // Spec is the bundle's spec file (SpecPath). The launch writes it; the
@@ -80,10 +92,21 @@ type Spec struct {
 	Upstreams  []Upstream `json:"upstreams,omitempty"`
 	KnownHosts string     `json:"known_hosts,omitempty"`
 	// AllowHosts are the hosts pipelock lets through (already merged with
-	// the defaults); the sidecar does not need them except to re-render the
-	// config when supervise approves a host.
+	// the defaults); the init renders pipelock's config from them at start,
+	// supervise again when it approves a host.
 	AllowHosts []string `json:"allow_hosts"`
+	// Listen says where the daemons listen: ListenBottleNetwork (docker: the
+	// address on the bottle's internal network only, never the bundle's way
+	// out) or ListenAll (smolmachines: the published ports reach the
+	// bundle's one network).
+	Listen string `json:"listen"`
 }
+
+// Values of Spec.Listen.
+const (
+	ListenBottleNetwork = "bottle-network"
+	ListenAll           = "all"
+)
 
 // Has reports whether the spec asks for the daemon.
 func (s Spec) Has(daemon string) bool {

@@ -2,6 +2,7 @@ package launch
 
 import (
 	"context"
+	"strings"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/provision"
@@ -50,6 +51,8 @@ func networkCreateArgs(p *Plan) []string {
 func dockerBundleArgs(p *Plan) []string {
 	a := []string{"docker", "create", "--name", p.Bundle.Container}
 	a = append(a, p.labelArgs(RoleBundle)...)
+	a = append(a, bundleHardening()...)
+	a = append(a, p.BundleLimits.dockerArgs()...)
 	a = append(a, "--network", bundle.NetworkName(p.Bottle))
 	for _, d := range p.Bundle.Spec.Daemons {
 		a = append(a, "--network-alias", d) // pipelock, git-gate, supervise
@@ -97,6 +100,8 @@ func dockerAgentArgs(s *session, b backend) []string {
 	p := s.p
 	a := []string{"docker", "run", "--detach", "--name", bundle.AgentName(p.Bottle)}
 	a = append(a, p.labelArgs(RoleAgent)...)
+	a = append(a, agentHardening()...)
+	a = append(a, p.AgentLimits.dockerArgs()...)
 	a = append(a, "--network", bundle.NetworkName(p.Bottle)) // internal: the bundle is the only way out
 	for _, e := range s.guestEnv(b) {
 		if e.ByName {
@@ -119,7 +124,7 @@ func createBundle(ctx context.Context, s *session, createArgs []string) error {
 	return s.step("place bundle files", func() error {
 		return s.R.Run(ctx, shell.Cmd{
 			Argv:  []string{"docker", "cp", "-", p.Bundle.Container + ":/"},
-			Stdin: provision.Archive(p.Bundle.Files), Note: provision.Notes(p.Bundle.Files),
+			Stdin: provision.Archive(p.Bundle.Files), Note: append(provision.Notes(p.Bundle.Files), pipelockNote(p)...),
 		})
 	})
 }
@@ -128,4 +133,19 @@ func startBundle(ctx context.Context, s *session) error {
 	return s.step("start bundle", func() error {
 		return shell.Run(ctx, s.R, "docker", "start", s.p.Bundle.Container)
 	})
+}
+
+// pipelockNote shows, in the dry-run, the pipelock config the bundle's init
+// renders at start from the spec (it alone knows the address to listen on).
+func pipelockNote(p *Plan) []string {
+	host := "<the bundle's address on the bottle network>"
+	if p.Bundle.Spec.Listen == bundle.ListenAll {
+		host = "0.0.0.0"
+	}
+	cfg := bundle.PipelockFor(p.Bundle.Spec, host, nil)
+	out := []string{"root 0644 " + bundle.PipelockConfigPath + " (rendered by the bundle at start)"}
+	for _, l := range strings.Split(strings.TrimRight(string(cfg), "\n"), "\n") {
+		out = append(out, "    "+l)
+	}
+	return out
 }

@@ -249,7 +249,27 @@ func (s *session) live() provision.Live {
 func (s *session) guestEnv(b backend) []EnvVar {
 	env := b.guestEnv(s.p)
 	env = append(env, EnvVar{Name: "NODE_EXTRA_CA_CERTS", Value: provision.CAPath(s.caKind())})
+	for _, d := range GuestDefaults {
+		if !hasEnv(s.p.Env, d.Name) { // the user's --env wins
+			env = append(env, d)
+		}
+	}
 	return append(env, s.p.Env...)
+}
+
+// GuestDefaults are guest variables a user may override with --env.
+// Claude Code's documented switch turns off telemetry, error reporting,
+// auto-updates, release notes and feature flags: traffic the bottle does
+// not need, to hosts it does not allow (README, security).
+var GuestDefaults = []EnvVar{{Name: "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", Value: "1"}}
+
+func hasEnv(env []EnvVar, name string) bool {
+	for _, e := range env {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // proxyEnv are the proxy variables for a proxy URL and NO_PROXY list, in

@@ -43,7 +43,10 @@ type Options struct {
 	BundleImage    string
 	Env            []string // KEY[=VALUE]
 	SmolvmNet      string
-	Detach         bool
+	// AgentLimits and BundleLimits are the resource limit flags.
+	AgentLimits  LimitOptions
+	BundleLimits LimitOptions
+	Detach       bool
 	AgentArgs      []string
 	DryRun         bool
 }
@@ -69,6 +72,8 @@ type Plan struct {
 	Bundle BundleSpec
 
 	Upstreams []Upstream
+	// AgentLimits and BundleLimits bound what the guest and the bundle may use.
+	AgentLimits, BundleLimits Limits
 	// Guest holds what provisioning places in the guest, from the host.
 	Guest provision.Inputs
 	// Env is the guest env known up front (user --env, secrets by name).
@@ -142,7 +147,12 @@ func (p *Plan) setBackend(o Options) error {
 	if o.AgentImage == "" || o.BundleImage == "" {
 		return badInput("--agent-image and --bundle-image must not be empty")
 	}
-	return nil
+	var err error
+	if p.AgentLimits, err = parseLimits("", o.AgentLimits); err != nil {
+		return err
+	}
+	p.BundleLimits, err = parseLimits("bundle-", o.BundleLimits)
+	return err
 }
 
 func (p *Plan) setName(o Options, suffix string) error {
@@ -241,11 +251,11 @@ var reservedEnv = map[string]bool{
 func (p *Plan) setGuest(o Options) error {
 	in := provision.Inputs{Supervise: o.Supervise}
 	if o.Cwd != "" {
-		git, err := gitDir(o.Cwd)
+		repo, err := gitDir(o.Cwd)
 		if err != nil {
 			return err
 		}
-		in.GitDir = git
+		in.Repo = repo
 	}
 	if o.Prompt != "" {
 		if err := readable(o.Prompt); err != nil {
@@ -274,21 +284,26 @@ func (p *Plan) setGuest(o Options) error {
 	return nil
 }
 
-// gitDir returns DIR/.git, which must be a directory.
-func gitDir(dir string) (string, error) {
+// gitDir reads DIR/.git, which must be a directory, for the guest's
+// workspace (only what a checkout needs travels: provision.Repo).
+func gitDir(dir string) (*provision.Repo, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return "", badInput("invalid --cwd: %v", err)
+		return nil, badInput("invalid --cwd: %v", err)
 	}
 	if !fi.IsDir() {
-		return "", badInput("invalid --cwd %s: not a directory", dir)
+		return nil, badInput("invalid --cwd %s: not a directory", dir)
 	}
 	git := filepath.Join(dir, ".git")
 	fi, err = os.Stat(git)
 	if err != nil || !fi.IsDir() {
-		return "", badInput("invalid --cwd %s: not the top of a git repository (no .git directory)", dir)
+		return nil, badInput("invalid --cwd %s: not the top of a git repository (no .git directory)", dir)
 	}
-	return git, nil
+	repo, err := provision.ReadRepo(git)
+	if err != nil {
+		return nil, badInput("invalid --cwd %s: %v", dir, err)
+	}
+	return repo, nil
 }
 
 func readable(path string) error {
@@ -309,7 +324,11 @@ func readable(path string) error {
 
 func (p *Plan) setBundle(o Options) error {
 	b := BundleSpec{Container: bundle.ContainerName(p.Bottle)}
-	b.Spec = bundle.Spec{Bottle: p.Bottle, Daemons: []string{bundle.Pipelock}, AllowHosts: bundle.AllowHosts(o.AllowHosts)}
+	b.Spec = bundle.Spec{Bottle: p.Bottle, Daemons: []string{bundle.Pipelock}, AllowHosts: bundle.AllowHosts(o.AllowHosts),
+		Listen: bundle.ListenBottleNetwork}
+	if p.Backend == Smolmachines {
+		b.Spec.Listen = bundle.ListenAll // the published ports reach the bundle's one network
+	}
 	b.PortsToPublish = []int{bundle.PipelockPort}
 	if len(p.Upstreams) > 0 {
 		b.Spec.Daemons = append(b.Spec.Daemons, bundle.GitGate)
@@ -325,7 +344,6 @@ func (p *Plan) setBundle(o Options) error {
 	}
 	b.Files = append([]provision.File{
 		{Path: bundle.SpecPath, Mode: 0o644, Content: b.Spec.Marshal(), Show: true},
-		{Path: bundle.PipelockConfigPath, Mode: 0o600, Content: bundle.PipelockConfig(b.Spec.AllowHosts), Show: true},
 	}, files...)
 	p.Bundle = b
 	return nil

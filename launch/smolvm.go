@@ -33,14 +33,23 @@ func (b smolBackend) guestHost() string {
 }
 
 // allowArgs are the egress allowlist flags: each CIDR its own flag.
+//
+// Both end with --allow-host localhost: any --allow-host turns smolvm's DNS
+// filter on (only allowed names resolve, others get NXDOMAIN); with CIDRs
+// alone the gateway forwards every guest query upstream, a way out
+// (smolvm-cli.md §2.2). localhost opens nothing: it resolves on the host at
+// create (smolvm requires that), and its answers (127.0.0.1, ::1) are the
+// guest's own loopback under virtio-net, already reachable; the 127.0.0.1/32
+// entry is there for the gateway's dial, not for this name.
 func (b smolBackend) allowArgs() []string {
+	dnsFilter := []string{"--allow-host", "localhost"} // DNS filter on: no name the guest picks leaves
 	if b.net == NetVirtio {
-		return []string{
+		return append([]string{
 			"--allow-cidr", gatewayIP + "/32", // the gateway that dials host loopback
 			"--allow-cidr", "127.0.0.1/32", // reopens host loopback on smolvm with the loopback floor
-		}
+		}, dnsFilter...)
 	}
-	return []string{"--net", "--allow-cidr", "127.0.0.1/32"}
+	return append([]string{"--net", "--allow-cidr", "127.0.0.1/32"}, dnsFilter...)
 }
 
 func (smolBackend) startBundle(ctx context.Context, s *session) error {
@@ -55,6 +64,8 @@ func (smolBackend) startBundle(ctx context.Context, s *session) error {
 func smolBundleArgs(p *Plan) []string {
 	a := []string{"docker", "create", "--name", p.Bundle.Container}
 	a = append(a, p.labelArgs(RoleBundle)...)
+	a = append(a, bundleHardening()...)
+	a = append(a, p.BundleLimits.dockerArgs()...)
 	for _, port := range p.Bundle.PortsToPublish {
 		a = append(a, "-p", "127.0.0.1::"+strconv.Itoa(port))
 	}
@@ -123,6 +134,7 @@ func (b smolBackend) createArgs(s *session, image string) []string {
 	a := []string{"smolvm", "machine", "create", "--name", bundle.AgentName(p.Bottle)}
 	a = append(a, p.labelArgs(RoleAgent)...)
 	a = append(a, "--image", image)
+	a = append(a, p.AgentLimits.smolvmArgs()...)
 	a = append(a, b.allowArgs()...)
 	for _, e := range s.guestEnv(b) {
 		if e.ByName {

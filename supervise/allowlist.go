@@ -75,6 +75,9 @@ type Allowlist struct {
 	SpecPath   string // the bundle spec, for the launch's allow_hosts
 	ConfigPath string // pipelock's config, rewritten atomically
 	PidPath    string // pipelock's PID, signalled with SIGHUP
+	// ListenPath holds the address pipelock listens on, chosen by the
+	// bundle's init (bundle.ListenPath); tests leave it empty for 127.0.0.1.
+	ListenPath string
 }
 
 // DefaultAllowlist is the bundle's: bundle.SpecPath, bundle.PipelockConfigPath
@@ -84,6 +87,7 @@ func DefaultAllowlist() Allowlist {
 		SpecPath:   bundle.SpecPath,
 		ConfigPath: bundle.PipelockConfigPath,
 		PidPath:    bundle.PidPath(bundle.Pipelock),
+		ListenPath: bundle.ListenPath,
 	}
 }
 
@@ -97,8 +101,15 @@ func (a Allowlist) Render(approved []string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render pipelock config: %w", err)
 	}
-	hosts := append(append([]string(nil), spec.AllowHosts...), approved...)
-	return bundle.PipelockConfig(bundle.AllowHosts(hosts)), nil
+	listen := "127.0.0.1"
+	if a.ListenPath != "" {
+		b, err := os.ReadFile(a.ListenPath)
+		if err != nil {
+			return nil, fmt.Errorf("render pipelock config: the bundle's listen address: %w", err)
+		}
+		listen = strings.TrimSpace(string(b))
+	}
+	return bundle.PipelockFor(spec, listen, approved), nil
 }
 
 // Apply writes the config for approved (atomically) and signals pipelock to

@@ -36,6 +36,7 @@ func SidecarCommand() *cli.Command {
 			&cli.StringFlag{Name: "spec", Value: bundle.SpecPath, Usage: "bundle spec (the launch's allowlist)"},
 			&cli.StringFlag{Name: "pipelock-config", Value: bundle.PipelockConfigPath, Usage: "pipelock config to re-render"},
 			&cli.StringFlag{Name: "pipelock-pid", Value: bundle.PidPath(bundle.Pipelock), Usage: "pipelock PID file (SIGHUP reloads)"},
+			&cli.StringFlag{Name: "listen-file", Value: bundle.ListenPath, Usage: "the address the bundle's daemons listen on"},
 		},
 		Subcommands: []*cli.Command{
 			serveCommand(),
@@ -87,7 +88,8 @@ func decideCommand(approve bool) *cli.Command {
 }
 
 func allowlistOf(c *cli.Context) Allowlist {
-	return Allowlist{SpecPath: c.String("spec"), ConfigPath: c.String("pipelock-config"), PidPath: c.String("pipelock-pid")}
+	return Allowlist{SpecPath: c.String("spec"), ConfigPath: c.String("pipelock-config"), PidPath: c.String("pipelock-pid"),
+		ListenPath: c.String("listen-file")}
 }
 
 func serveAction(c *cli.Context) error {
