@@ -47,8 +47,8 @@ type Options struct {
 	AgentLimits  LimitOptions
 	BundleLimits LimitOptions
 	Detach       bool
-	AgentArgs      []string
-	DryRun         bool
+	AgentArgs    []string
+	DryRun       bool
 }
 
 // EnvVar is one variable of the guest's environment. ByName variables carry

@@ -56,6 +56,13 @@ func (p paths) caKey() string                { return filepath.Join(p.caDir(), "
 // hookLog is git-gate's log: git daemon discards its access hook's stderr.
 func (p paths) hookLog() string { return filepath.Join(p.RunDir, "git-gate.log") }
 
+// gateStateDir is git-gate's own state (its logs, locks), owned by the
+// gate's user.
+func (p paths) gateStateDir() string { return filepath.Join(p.RunDir, "git-gate") }
+
+// listenPath records the address the daemons listen on (bundle.ListenPath).
+func (p paths) listenPath() string { return filepath.Join(p.RunDir, "listen-address") }
+
 // accessHookPath is the script git daemon runs as --access-hook.
 func (p paths) accessHookPath() string { return filepath.Join(p.RunDir, "git-access-hook") }
 
@@ -79,8 +86,19 @@ type initConfig struct {
 	paths
 	// pipelock is the pipelock program, looked up in PATH unless it has a slash.
 	pipelock string
-	// listenHost is the address git daemon binds.
+	// listenHost is the address every daemon binds; "" picks it at start
+	// from the spec's Listen mode (listen.go).
 	listenHost string
+	net        netInfo
+	// accounts finds the daemons' users (accounts.go); nil runs them as the
+	// init's own user (tests).
+	accounts func() (accounts, error)
+	accts    accounts // what accounts found, once running
+	// approved lists the hosts supervise approved (re-rendered into
+	// pipelock's config at start); nil: none.
+	approved func() ([]string, error)
+	// Directories the init hands to the daemons' users.
+	credentialDir, superviseDir, decisionsDir string
 	// ports are the TCP ports each daemon must accept on (127.0.0.1) to be ready;
 	// git daemon is also told to listen on ports[bundle.GitGate].
 	ports        map[string]int
@@ -97,19 +115,32 @@ type initConfig struct {
 
 func defaultInitConfig(p paths, log logrus.FieldLogger) initConfig {
 	return initConfig{
-		paths:      p,
-		pipelock:   "pipelock",
-		listenHost: "0.0.0.0",
+		paths:    p,
+		pipelock: "pipelock",
+		net:      hostNetInfo(),
+		accounts: productionAccounts,
 		ports: map[string]int{
 			bundle.Pipelock:  bundle.PipelockPort,
 			bundle.GitGate:   bundle.GitGatePort,
 			bundle.Supervise: bundle.SupervisePort,
 		},
-		grace:        defaultGrace,
-		readyTimeout: defaultReadyTimeout,
-		env:          os.Environ(),
-		out:          os.Stdout,
-		log:          log,
-		reap:         true,
+		grace:         defaultGrace,
+		readyTimeout:  defaultReadyTimeout,
+		env:           os.Environ(),
+		out:           os.Stdout,
+		log:           log,
+		reap:          true,
+		credentialDir: bundle.CredentialDir,
+		superviseDir:  bundle.SuperviseDir,
+		decisionsDir:  bundle.SuperviseDecisionsDir,
 	}
+}
+
+// productionAccounts are the bundle image's daemon users when the init runs
+// as root (it always does in a bundle).
+func productionAccounts() (accounts, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	return lookupAccounts()
 }

@@ -27,8 +27,8 @@ type daemon struct {
 
 // superviseArgv is how the init runs the supervise MCP server (package
 // supervise registers it under `claude-bottle sidecar`).
-func superviseArgv(binary string) []string {
-	return []string{binary, "sidecar", "supervise", "serve"}
+func superviseArgv(binary, listen string) []string {
+	return []string{binary, "sidecar", "supervise", "serve", "--listen", listen}
 }
 
 // proc is a started daemon.
@@ -65,6 +65,9 @@ func (c initConfig) start(d daemon, out *lineWriter) (*proc, error) {
 	cmd.Env = stripProxyEnv(c.env)
 	cmd.Stdout, cmd.Stderr = w, w // one pipe keeps stdout and stderr in order
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if a := c.accts[d.name]; a != nil {
+		cmd.SysProcAttr.Credential = a.credential() // its own user, no capabilities
+	}
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
@@ -81,8 +84,15 @@ func (c initConfig) start(d daemon, out *lineWriter) (*proc, error) {
 	if err := os.WriteFile(c.pidPath(d.name), []byte(pid), 0o644); err != nil {
 		return p, fmt.Errorf("start %s: record pid: %w", d.name, err)
 	}
-	c.log.Infof("started %s (pid %d): %s", d.name, p.pid(), strings.Join(d.argv, " "))
+	c.log.Infof("started %s (pid %d, user %s): %s", d.name, p.pid(), c.userOf(d.name), strings.Join(d.argv, " "))
 	return p, nil
+}
+
+func (c initConfig) userOf(daemon string) string {
+	if a := c.accts[daemon]; a != nil {
+		return a.name
+	}
+	return "the init's"
 }
 
 // lineWriter serialises whole lines from several daemons onto one writer.
@@ -126,18 +136,18 @@ func stripProxyEnv(env []string) []string {
 	return out
 }
 
-// awaitPorts returns once every daemon accepts TCP connections on
-// 127.0.0.1, or an error naming those that did not within timeout.
-func awaitPorts(ctx context.Context, daemons []daemon, timeout time.Duration) error {
+// awaitPorts returns once every daemon accepts TCP connections on host,
+// or an error naming those that did not within timeout.
+func awaitPorts(ctx context.Context, host string, daemons []daemon, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	pending := daemons
 	for {
-		pending = notAccepting(pending)
+		pending = notAccepting(host, pending)
 		if len(pending) == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s: %s", timeout, describePorts(pending))
+			return fmt.Errorf("not ready after %s: %s", timeout, describePorts(host, pending))
 		}
 		select {
 		case <-ctx.Done():
@@ -147,10 +157,10 @@ func awaitPorts(ctx context.Context, daemons []daemon, timeout time.Duration) er
 	}
 }
 
-func notAccepting(daemons []daemon) []daemon {
+func notAccepting(host string, daemons []daemon) []daemon {
 	var out []daemon
 	for _, d := range daemons {
-		conn, err := net.DialTimeout("tcp", localAddr(d.port), time.Second)
+		conn, err := net.DialTimeout("tcp", hostPort(host, d.port), time.Second)
 		if err != nil {
 			out = append(out, d)
 			continue
@@ -160,12 +170,15 @@ func notAccepting(daemons []daemon) []daemon {
 	return out
 }
 
-func localAddr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+// hostPort is where the init reaches a daemon listening on host.
+func hostPort(host string, port int) string {
+	return net.JoinHostPort(dialHost(host), strconv.Itoa(port))
+}
 
-func describePorts(daemons []daemon) string {
+func describePorts(host string, daemons []daemon) string {
 	parts := make([]string, len(daemons))
 	for i, d := range daemons {
-		parts[i] = fmt.Sprintf("%s does not accept connections on %s", d.name, localAddr(d.port))
+		parts[i] = fmt.Sprintf("%s does not accept connections on %s", d.name, hostPort(host, d.port))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -193,8 +206,8 @@ func (c initConfig) argv(name string) []string {
 	case bundle.Pipelock:
 		return []string{c.pipelock, "run", "--config", c.PipelockConfig}
 	case bundle.GitGate:
-		return gitDaemonArgv(c.paths, c.listenHost, c.ports[bundle.GitGate])
+		return gitGateArgv(c.paths, c.listenHost, c.ports[bundle.GitGate])
 	default:
-		return superviseArgv(c.Binary)
+		return superviseArgv(c.Binary, net.JoinHostPort(c.listenHost, strconv.Itoa(c.ports[bundle.Supervise])))
 	}
 }

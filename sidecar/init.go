@@ -37,6 +37,16 @@ func (c initConfig) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.listenHost == "" {
+		if c.listenHost, err = c.net.listenHost(spec.Listen); err != nil {
+			return err
+		}
+	}
+	if c.accounts != nil {
+		if c.accts, err = c.accounts(); err != nil {
+			return err
+		}
+	}
 	daemons, err := c.plan(spec)
 	if err != nil {
 		return err
@@ -56,9 +66,28 @@ func (c initConfig) prepare(ctx context.Context, spec bundle.Spec) error {
 	if err := os.Remove(c.readyPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("prepare run dir: %w", err)
 	}
+	if err := os.WriteFile(c.listenPath(), []byte(c.listenHost+"\n"), 0o644); err != nil {
+		return fmt.Errorf("prepare run dir: %w", err)
+	}
+	c.log.Infof("daemons listen on %s (%s)", c.listenHost, spec.Listen)
 	if err := c.ensureCA(ctx); err != nil {
 		return err
 	}
+	if err := c.renderPipelock(spec); err != nil {
+		return err
+	}
+	if err := c.setupGate(ctx, spec); err != nil {
+		return err
+	}
+	for _, dir := range []string{c.superviseDir, c.decisionsDir} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("prepare supervise: %w", err)
+		}
+	}
+	return c.accts.handOut(c.ownership())
+}
+
+func (c initConfig) setupGate(ctx context.Context, spec bundle.Spec) error {
 	if !spec.Has(bundle.GitGate) {
 		if len(spec.Upstreams) > 0 {
 			c.log.Warnf("spec declares %d upstream(s) but not %s; ignoring them", len(spec.Upstreams), bundle.GitGate)
@@ -67,6 +96,39 @@ func (c initConfig) prepare(ctx context.Context, spec bundle.Spec) error {
 	}
 	g := gate{paths: c.paths, spec: spec, env: stripProxyEnv(c.env), log: c.log}
 	return g.setup(ctx)
+}
+
+// renderPipelock writes pipelock's config from the spec, for the address
+// chosen at start, with the hosts supervise approved before a restart.
+func (c initConfig) renderPipelock(spec bundle.Spec) error {
+	var approved []string
+	if c.approved != nil && spec.Has(bundle.Supervise) {
+		hosts, err := c.approved()
+		if err != nil {
+			return fmt.Errorf("pipelock config: approved hosts: %w", err)
+		}
+		approved = hosts
+	}
+	if err := os.WriteFile(c.PipelockConfig, bundle.PipelockFor(spec, c.listenHost, approved), 0o644); err != nil {
+		return fmt.Errorf("pipelock config: %w", err)
+	}
+	return nil
+}
+
+// ownership is who owns what in the bundle: each secret is readable by the
+// one daemon that needs it; what a daemon must not change stays root's.
+func (c initConfig) ownership() []owned {
+	return []owned{
+		{path: c.caDir(), mode: 0o755},
+		{path: c.caCert(), mode: 0o644},
+		{path: c.caKey(), owner: bundle.Pipelock, mode: 0o600},
+		{path: c.PipelockConfig, mode: 0o644}, // rewritten by the operator's approve, as root
+		{path: c.credentialDir, owner: bundle.GitGate, mode: 0o700, tree: true},
+		{path: c.GitRoot, owner: bundle.GitGate, mode: 0o755, tree: true},
+		{path: c.gateStateDir(), owner: bundle.GitGate, mode: 0o700, tree: true},
+		{path: c.superviseDir, owner: bundle.Supervise, mode: 0o700, tree: true},
+		{path: c.decisionsDir, mode: 0o755, tree: true}, // the operator's decisions: root writes, supervise reads
+	}
 }
 
 // runDaemons starts the daemons and watches them; see run.
@@ -102,7 +164,7 @@ func (c initConfig) loop(ctx context.Context, daemons []daemon, running map[stri
 	readyCtx, cancelReady := context.WithCancel(ctx)
 	defer cancelReady()
 	ready := make(chan error, 1)
-	go func() { ready <- awaitPorts(readyCtx, daemons, c.readyTimeout) }()
+	go func() { ready <- awaitPorts(readyCtx, c.listenHost, daemons, c.readyTimeout) }()
 	for {
 		select {
 		case <-ctx.Done():

@@ -61,7 +61,7 @@ func newTestInit(t *testing.T, spec bundle.Spec, fakes map[string]string) *testI
 		Binary:         filepath.Join(testBin, roleClaudeBottle),
 	}
 	mustWrite(t, p.Spec, spec.Marshal())
-	mustWrite(t, p.PipelockConfig, bundle.PipelockConfig(bundle.AllowHosts(nil)))
+	mustWrite(t, p.PipelockConfig, bundle.PipelockFor(spec, "127.0.0.1", nil))
 	mustWrite(t, p.KnownHosts, nil)
 	out, logs := &syncBuffer{}, &syncBuffer{}
 	log := logrus.New()
@@ -70,6 +70,9 @@ func newTestInit(t *testing.T, spec bundle.Spec, fakes map[string]string) *testI
 	cfg := defaultInitConfig(p, log)
 	cfg.pipelock = filepath.Join(testBin, rolePipelock)
 	cfg.listenHost = "127.0.0.1"
+	cfg.accounts = nil // every daemon as the test's user
+	cfg.credentialDir, cfg.superviseDir, cfg.decisionsDir = filepath.Join(dir, "etc", "credentials"),
+		filepath.Join(dir, "supervise"), filepath.Join(dir, "supervise-decisions")
 	cfg.ports = map[string]int{bundle.Pipelock: freePort(t), bundle.GitGate: freePort(t), bundle.Supervise: freePort(t)}
 	cfg.grace = time.Second
 	cfg.readyTimeout = 10 * time.Second
@@ -171,7 +174,7 @@ func freePort(t *testing.T) int {
 }
 
 func accepts(port int) bool {
-	conn, err := net.DialTimeout("tcp", localAddr(port), time.Second)
+	conn, err := net.DialTimeout("tcp", hostPort("127.0.0.1", port), time.Second)
 	if err != nil {
 		return false
 	}
@@ -456,6 +459,7 @@ func TestDefaults(t *testing.T) {
 
 func TestPlanArgv(t *testing.T) {
 	cfg := defaultInitConfig(defaultPaths(), logrus.New())
+	cfg.listenHost = "172.18.0.2" // the bottle network's address, as run picks it
 	spec := bundle.Spec{Daemons: []string{bundle.Supervise, bundle.GitGate, bundle.Pipelock}}
 	daemons, err := cfg.plan(spec)
 	if err != nil {
@@ -463,10 +467,10 @@ func TestPlanArgv(t *testing.T) {
 	}
 	want := []daemon{
 		{bundle.Pipelock, []string{"pipelock", "run", "--config", "/etc/claude-bottle/pipelock.yaml"}, 8888},
-		{bundle.GitGate, []string{"git", "daemon", "--reuseaddr", "--listen=0.0.0.0", "--port=9418",
+		{bundle.GitGate, []string{"git", "daemon", "--reuseaddr", "--listen=172.18.0.2", "--port=9418",
 			"--base-path=/srv/git", "--export-all", "--enable=receive-pack", "--informative-errors",
 			"--access-hook=/run/claude-bottle/git-access-hook", "/srv/git"}, 9418},
-		{bundle.Supervise, []string{"/usr/local/bin/claude-bottle", "sidecar", "supervise", "serve"}, 9100},
+		{bundle.Supervise, []string{"/usr/local/bin/claude-bottle", "sidecar", "supervise", "serve", "--listen", "172.18.0.2:9100"}, 9100},
 	}
 	if len(daemons) != len(want) {
 		t.Fatalf("got %d daemons, want %d", len(daemons), len(want))

@@ -65,7 +65,7 @@ func linkRoles() (string, error) {
 // claudeBottle runs `claude-bottle sidecar …` as production wires it, with a
 // fake `sidecar supervise serve` registered the way package supervise does.
 func claudeBottle(args []string) int {
-	serve := &cli.Command{Name: "serve", Action: func(*cli.Context) error {
+	serve := &cli.Command{Name: "serve", Flags: []cli.Flag{&cli.StringFlag{Name: "listen"}}, Action: func(*cli.Context) error {
 		return cli.Exit("", fakeDaemon("supervise", os.Getenv("FAKE_SUPERVISE")))
 	}}
 	app := &cli.App{
@@ -104,6 +104,9 @@ func initProcess() int {
 	cfg := defaultInitConfig(tc.Paths, log)
 	cfg.pipelock, cfg.ports, cfg.grace, cfg.readyTimeout, cfg.env = tc.Pipelock, tc.Ports, tc.Grace, tc.ReadyTimeout, tc.Env
 	cfg.listenHost = "127.0.0.1"
+	cfg.accounts = nil
+	cfg.credentialDir, cfg.superviseDir, cfg.decisionsDir = filepath.Join(tc.Paths.RunDir, "credentials"),
+		filepath.Join(tc.Paths.RunDir, "supervise"), filepath.Join(tc.Paths.RunDir, "supervise-decisions")
 	if err := cfg.runUntilSignal(context.Background()); err != nil {
 		log.Error(err)
 		return 1
