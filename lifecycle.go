@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/display"
 	"github.com/claude-bottle/claude-bottle/launch"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
@@ -88,7 +89,12 @@ func logsCommand(d *deps) *cli.Command {
 				argv = append(argv, "--follow")
 			}
 			argv = append(argv, bundle.ContainerName(name))
-			err := d.runner(c).Run(c.Context, shell.Cmd{Argv: argv, Attached: true})
+			// The daemons log what the guest sent them: every byte that is
+			// not printable is shown escaped, never sent to the terminal.
+			stdout, stderr := display.NewLineWriter(d.stdout), display.NewLineWriter(d.stderr)
+			err := d.runner(c).Run(c.Context, shell.Cmd{Argv: argv, Stdout: stdout, Stderr: stderr})
+			stdout.Close()
+			stderr.Close()
 			if err != nil && c.Context.Err() == nil {
 				return fmt.Errorf("logs %s: %w", name, err)
 			}
