@@ -50,6 +50,20 @@ func TestSmolmachinesBottle(t *testing.T) {
 			t.Errorf("ls --json does not list %s:\n%s", name, out)
 		}
 	})
+	t.Run("DNS filter", func(t *testing.T) {
+		// smolvm forwards every guest query upstream under a CIDR-only policy
+		// (issue 10, finding 10); the launch's --allow-host localhost turns
+		// its filter on, which the stand-in models in the guest's resolver.
+		if got := g.must("root", "cat /etc/resolv.conf"); !strings.Contains(got, "DNS filter") {
+			t.Fatalf("the guest's resolver is not the DNS filter's:\n%s", got)
+		}
+		if _, err := g.sh("node", "getent hosts leak-"+tag+".example.invalid"); err == nil {
+			t.Error("a name off the allowlist resolved in the guest")
+		}
+		if out, err := g.sh("node", "getent hosts localhost"); err != nil || !strings.Contains(out, "127.0.0.1") {
+			t.Errorf("localhost: %q %v", out, err)
+		}
+	})
 	url := g.must("node", "echo $MCP_SUPERVISE_URL")
 	checkProvisioned(t, g, w, url)
 	checkEgress(t, g, w)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -58,6 +59,13 @@ func bootGuest(p *Proc, name string, m *Machine) int {
 	for k, v := range m.Labels {
 		args = append(args, "--label", k+"="+v)
 	}
+	if m.DNSFilter {
+		mounts, err := dnsFilterFiles(p.Dir, name, m)
+		if err != nil {
+			return smolErr(p, "agent operation failed: boot: DNS filter: %v", err)
+		}
+		args = append(args, mounts...)
+	}
 	var env []string
 	for _, e := range m.Env {
 		args = append(args, "-e", e)
@@ -109,4 +117,28 @@ func execGuest(p *Proc, name string, f flags, argv []string) int {
 	}
 	args = append(args, guestContainer(name))
 	return dockerCmd(p, f.has("-i"), append(args, argv...)...)
+}
+
+// dnsFilterFiles models smolvm's DNS filter in a guest that shares the
+// host's network namespace: the guest's hosts file has the allowed names
+// (as resolved at create) and its resolver is a loopback address where
+// nothing answers, so any other name fails without a query leaving.
+func dnsFilterFiles(dir, machine string, m *Machine) ([]string, error) {
+	d := filepath.Join(dir, "dns-"+machine)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return nil, err
+	}
+	hosts := "127.0.0.1\tlocalhost\n"
+	for _, h := range m.AllowHosts {
+		for _, a := range m.Resolved[h] {
+			hosts += a + "\t" + h + "\n"
+		}
+	}
+	resolv := "# smolvm stand-in: DNS filter (only --allow-host names resolve)\nnameserver 127.0.0.254\noptions timeout:1 attempts:1\n"
+	for name, content := range map[string]string{"hosts": hosts, "resolv.conf": resolv} {
+		if err := os.WriteFile(filepath.Join(d, name), []byte(content), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return []string{"-v", filepath.Join(d, "hosts") + ":/etc/hosts:ro", "-v", filepath.Join(d, "resolv.conf") + ":/etc/resolv.conf:ro"}, nil
 }

@@ -1,7 +1,9 @@
 package fake
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +20,11 @@ type Machine struct {
 	Backend    string            `json:"backend"` // none, tsi, virtio-net
 	AllowCIDRs []string          `json:"allow_cidrs,omitempty"`
 	AllowHosts []string          `json:"allow_hosts,omitempty"`
+	// Resolved are the allowed hosts' addresses, resolved on the host at
+	// create; DNSFilter is on when any --allow-host was given (virtio-net):
+	// only those names resolve in the guest, others get NXDOMAIN.
+	Resolved  map[string][]string `json:"resolved,omitempty"`
+	DNSFilter bool                `json:"dns_filter,omitempty"`
 	Env        []string          `json:"env,omitempty"`
 	Secrets    []string          `json:"secrets,omitempty"` // GUEST=HOST_VAR references
 	Workload   []string          `json:"workload,omitempty"`
@@ -133,12 +140,19 @@ func (st *State) smolNetwork(p *Proc, f flags, m *Machine) int {
 			return smolErr(p, "invalid CIDR '%s': expected format like 10.0.0.0/8 or 1.1.1.1", c)
 		}
 	}
+	m.Resolved = map[string][]string{}
 	for _, h := range f.all("--allow-host") {
 		if strings.Contains(h, ":") {
 			return smolErr(p, "invalid --allow-host '%s': port suffixes are not supported", h)
 		}
+		addrs, err := resolveOnHost(h)
+		if err != nil {
+			return smolErr(p, "failed to resolve '%s': %v", h, err)
+		}
+		m.Resolved[h] = addrs
 	}
 	m.AllowCIDRs, m.AllowHosts = f.all("--allow-cidr"), f.all("--allow-host")
+	m.DNSFilter = len(m.AllowHosts) > 0
 	policy := len(m.AllowCIDRs) > 0 || len(m.AllowHosts) > 0 || f.has("--outbound-localhost-only") || f.has("-p") || f.has("--port") || f.has("--network")
 	intent := policy || f.has("--net") || f.has("--dns")
 	switch nb := f.one("--net-backend"); {
@@ -378,4 +392,14 @@ func (st *State) status(name string) map[string]any {
 	m := st.Machines[name]
 	return map[string]any{"name": name, "state": m.State, "cpus": 4, "memory_mib": 8192, "created_at": m.CreatedAt,
 		"image": m.Image, "labels": m.Labels, "network": m.Backend != "none", "ephemeral": false}
+}
+
+// resolveOnHost stands in for smolvm's resolution of an --allow-host at
+// create (a hard error when it fails). It reads the host's hosts file only
+// and never sends a query: tests talk to no resolver.
+func resolveOnHost(host string) ([]string, error) {
+	r := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("the stand-in sends no DNS query")
+	}}
+	return r.LookupHost(context.Background(), host)
 }

@@ -41,6 +41,7 @@ func TestSmolvmContract(t *testing.T) {
 		{"tsi with policy", create("m1", "--net-backend", "tsi", "--allow-cidr", "127.0.0.1/32"), 1, "requires the virtio-net backend"},
 		{"virtio without net", create("m1", "--net-backend", "virtio-net"), 1, "requires --net"},
 		{"host with port", create("m1", "--allow-host", "example.com:443"), 1, "port suffixes are not supported"},
+		{"unresolvable host", create("m1", "--allow-host", "no-such-host.invalid"), 1, "failed to resolve 'no-such-host.invalid'"},
 		{"missing archive", []string{"machine", "create", "--name", "m1", "--image", dir + "/nope.tar"}, 1, "image archive"},
 		{"registry image, no network", []string{"machine", "create", "--name", "m1", "--image", "alpine:3"}, 1, "must be pulled from a registry"},
 		{"secret without =", create("m1", "--net", "--secret-env", "X"), 2, "--secret-env"},
@@ -121,6 +122,37 @@ func TestSmolvmNetSelection(t *testing.T) {
 		if got := st.Machines[name].Backend; got != want.backend {
 			t.Errorf("%v selects %s, want %s", want.flags, got, want.backend)
 		}
+	}
+}
+
+// TestSmolvmDNSFilter: any --allow-host turns the DNS filter on (smolvm
+// 1.9.2: only allowed names resolve); CIDRs alone leave it off, the side
+// channel claude-bottle closes with --allow-host localhost.
+func TestSmolvmDNSFilter(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/img.tar")
+	for name, flags := range map[string][]string{
+		"cidrs": {"--allow-cidr", "100.96.0.1/32"},
+		"hosts": {"--allow-cidr", "100.96.0.1/32", "--allow-host", "localhost"},
+	} {
+		if code, _, errs := smol(dir, append([]string{"machine", "create", "--name", name, "--image", dir + "/img.tar"}, flags...)...); code != 0 {
+			t.Fatalf("%v: %s", flags, errs)
+		}
+	}
+	st, _ := load(dir)
+	if st.Machines["cidrs"].DNSFilter {
+		t.Error("CIDRs alone turned the DNS filter on")
+	}
+	if m := st.Machines["hosts"]; !m.DNSFilter || len(m.Resolved["localhost"]) == 0 {
+		t.Errorf("--allow-host localhost: filter %v, resolved %v", m.DNSFilter, m.Resolved)
+	}
+	mounts, err := dnsFilterFiles(dir, "hosts", st.Machines["hosts"])
+	if err != nil || len(mounts) != 4 {
+		t.Fatalf("mounts %v, %v", mounts, err)
+	}
+	resolv, _ := os.ReadFile(dir + "/dns-hosts/resolv.conf")
+	if !strings.Contains(string(resolv), "nameserver 127.0.0.254") {
+		t.Errorf("resolv.conf:\n%s", resolv)
 	}
 }
 
