@@ -20,7 +20,10 @@ func BenchmarkDryRunFullLaunch(b *testing.B) {
 	for _, backend := range []string{Docker, Smolmachines} {
 		b.Run(backend, func(b *testing.B) {
 			dir := b.TempDir()
-			os.MkdirAll(filepath.Join(dir, "repo", ".git"), 0o755)
+			for _, d := range []string{"refs", "objects"} {
+				os.MkdirAll(filepath.Join(dir, "repo", ".git", d), 0o755)
+			}
+			os.WriteFile(filepath.Join(dir, "repo", ".git", "HEAD"), []byte("ref: refs/heads/main\n"), 0o644)
 			for _, s := range []string{"s1", "s2"} {
 				os.MkdirAll(filepath.Join(dir, s), 0o755)
 				os.WriteFile(filepath.Join(dir, s, "SKILL.md"), []byte("# skill\n"), 0o644)

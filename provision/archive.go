@@ -37,8 +37,10 @@ func WriteArchive(w io.Writer, files []File) error {
 		switch {
 		case f.Dir:
 			err = tw.WriteHeader(header(f.Path+"/", tar.TypeDir, f.Owner, f.Mode, 0))
+		case f.Git != nil:
+			err = writeGitDir(tw, f)
 		case f.Tree:
-			err = writeTree(tw, f.Source, f.Path, f.Owner)
+			err = writeTree(tw, f.Source, f.Path, f.Owner, true)
 		case f.Source != "":
 			err = writeHostFile(tw, f)
 		default:
@@ -105,9 +107,9 @@ func writeHostFile(tw *tar.Writer, f File) error {
 }
 
 // writeTree copies the host directory src to dst: every directory, regular
-// file and symlink, with its mode kept and owned by u. Other file types
-// (sockets, devices) are skipped.
-func writeTree(tw *tar.Writer, src, dst string, u User) error {
+// file and (with links) symlink, with its mode kept and owned by u. Other
+// file types (sockets, devices) are skipped.
+func writeTree(tw *tar.Writer, src, dst string, u User, links bool) error {
 	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -127,7 +129,7 @@ func writeTree(tw *tar.Writer, src, dst string, u User) error {
 		switch {
 		case d.IsDir():
 			return tw.WriteHeader(header(name+"/", tar.TypeDir, u, info.Mode(), 0))
-		case d.Type()&fs.ModeSymlink != 0:
+		case d.Type()&fs.ModeSymlink != 0 && links:
 			target, err := os.Readlink(path)
 			if err != nil {
 				return err

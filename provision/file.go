@@ -35,7 +35,8 @@ const (
 func CAPath(kind string) string { return CADir + "/claude-bottle-" + kind + ".crt" }
 
 // File is one entry placed in a guest (or the bundle): generated Content, a
-// host file (Source), or a host directory copied whole (Source with Tree).
+// host file (Source), a host directory copied whole (Source with Tree), or
+// the parts of a host .git a checkout needs (Source with Git).
 type File struct {
 	Path    string // absolute, in the guest
 	Owner   User
@@ -43,8 +44,11 @@ type File struct {
 	Content []byte
 	Source  string
 	Tree    bool
+	// Git copies the host .git Source as a checkout needs it (see Repo),
+	// with Content as its config.
+	Git *Repo
 	// List enumerates a Tree's files in the dry-run (skills); without it a
-	// tree is one line (.git).
+	// tree is one line.
 	List bool
 	// Show prints Content in the dry-run transcript (generated config).
 	Show bool
@@ -62,6 +66,8 @@ func (f File) noteLine() string {
 	switch {
 	case f.Dir:
 		return fmt.Sprintf("%s %04o %s/", owner, f.Mode.Perm(), f.Path)
+	case f.Git != nil:
+		return fmt.Sprintf("%s %04o %s/ <- %s: %s", owner, f.Mode.Perm(), f.Path, f.Source, gitDirNote)
 	case f.Tree:
 		return fmt.Sprintf("%s - %s/ <- %s (whole tree, modes kept)", owner, f.Path, f.Source)
 	case f.Source != "":

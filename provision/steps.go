@@ -11,7 +11,7 @@ import (
 
 // Inputs are what provisioning takes from the host, known before launch.
 type Inputs struct {
-	GitDir    string   // host .git to copy into the workspace ("" without --cwd)
+	Repo      *Repo    // host .git the workspace is checked out of (nil without --cwd)
 	Prompt    string   // host prompt file ("" without --prompt)
 	Skills    []string // host skill directories
 	Supervise bool
@@ -47,10 +47,11 @@ func Files(in Inputs, live Live) []File {
 				Source: s, Tree: true, List: true})
 		}
 	}
-	if in.GitDir != "" {
+	if in.Repo != nil {
 		files = append(files,
 			File{Path: Workspace, Owner: Agent, Mode: 0o755, Dir: true},
-			File{Path: Workspace + "/.git", Owner: Agent, Source: in.GitDir, Tree: true})
+			File{Path: Workspace + "/.git", Owner: Agent, Mode: 0o755, Source: in.Repo.Dir, Git: in.Repo,
+				Content: RenderRepoConfig(*in.Repo, live.Upstreams), Show: true})
 	}
 	return files
 }
@@ -66,7 +67,7 @@ func Run(ctx context.Context, g Guest, log logrus.FieldLogger, in Inputs, live L
 	if err := g.Exec(ctx, Root, []string{"update-ca-certificates"}, nil); err != nil {
 		return fmt.Errorf("trust the %s CA: %w", live.CAKind, err)
 	}
-	if in.GitDir != "" {
+	if in.Repo != nil {
 		// The archive brought .git only; check the working tree out of it.
 		if err := g.Exec(ctx, Agent, []string{"git", "-C", Workspace, "reset", "--hard", "--quiet"}, nil); err != nil {
 			return fmt.Errorf("check out the workspace: %w", err)
