@@ -3,15 +3,19 @@ package sidecar
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 )
 
 // Command is `claude-bottle sidecar`, which runs inside the bundle
-// container: `run` (its PID 1), `wait` (readiness, for the launcher) and
-// git-gate's hooks. extra subcommands (supervise's server) hang beside them.
+// container: `run` (its PID 1), `wait` (readiness, for the launcher),
+// `git-gate serve` and git-gate's hook. extra subcommands (supervise's server) hang beside them.
 func Command(extra ...*cli.Command) *cli.Command {
 	d := defaultPaths()
 	return &cli.Command{
@@ -26,7 +30,7 @@ func Command(extra ...*cli.Command) *cli.Command {
 			&cli.StringFlag{Name: "binary", Value: d.Binary, Usage: "claude-bottle binary that hooks and supervise run"},
 		},
 		Subcommands: append([]*cli.Command{
-			runCommand(), waitCommand(), accessHookCommand(), preReceiveCommand(),
+			runCommand(), waitCommand(), gitGateCommand(), preReceiveCommand(),
 		}, extra...),
 	}
 }
@@ -70,28 +74,46 @@ func waitCommand() *cli.Command {
 	}
 }
 
-func accessHookCommand() *cli.Command {
+func gitGateCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "git-access-hook",
-		Usage:     "git daemon --access-hook of git-gate",
-		ArgsUsage: "SERVICE REPO [HOST CANONICAL-HOST IP PORT]",
-		Hidden:    true,
-		Action: func(c *cli.Context) error {
-			g, closeLog, err := hookGate(c)
-			if err != nil {
-				return refuse(c, err, true)
-			}
-			defer closeLog()
-			ctx, cancel := context.WithTimeout(c.Context, hookTimeout)
-			defer cancel()
-			service, repo := c.Args().Get(0), c.Args().Get(1)
-			if err := g.access(ctx, service, repo); err != nil {
-				g.log.Warnf("refused %s %s: %v", service, repo, err)
-				return refuse(c, err, true)
-			}
-			return nil
-		},
+		Name:  "git-gate",
+		Usage: "git-gate, the bundle's git server",
+		Subcommands: []*cli.Command{{
+			Name:  "serve",
+			Usage: "serve the upstreams' mirrors over git:// until SIGTERM or SIGINT",
+			Description: "Reads each request line itself (host= is dropped, never resolved), refuses any service\n" +
+				"but upload-pack and receive-pack and any repository but the spec's upstreams, refreshes\n" +
+				"the mirror from its upstream (failing closed) and runs the service on the connection.",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "listen", Required: true, Usage: "IP:PORT to listen on (an address: no name is looked up)"},
+			},
+			Action: serveGate,
+		}},
 	}
+}
+
+func serveGate(c *cli.Context) error {
+	addr, err := netip.ParseAddrPort(c.String("listen"))
+	if err != nil {
+		return fmt.Errorf("git-gate: --listen: %w", err)
+	}
+	p := pathsFrom(c)
+	spec, err := p.loadSpec()
+	if err != nil {
+		return fmt.Errorf("git-gate: %w", err)
+	}
+	log := logrus.New()
+	log.SetOutput(c.App.ErrWriter) // the init prefixes it into the bundle's log
+	log.SetFormatter(visibleFormatter{&logrus.TextFormatter{DisableColors: true}})
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ln, err := net.Listen("tcp", addr.String())
+	if err != nil {
+		return fmt.Errorf("git-gate: %w", err)
+	}
+	log.Infof("listening on %s", ln.Addr())
+	g := gate{paths: p, spec: spec, env: stripProxyEnv(os.Environ()), log: log}
+	return newFront(g).serve(ctx, ln)
 }
 
 func preReceiveCommand() *cli.Command {
@@ -102,25 +124,26 @@ func preReceiveCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			g, closeLog, err := hookGate(c)
 			if err != nil {
-				return refuse(c, err, false)
+				return refuse(c, err)
 			}
 			defer closeLog()
 			repo, err := os.Getwd() // git runs hooks in the bare repository
 			if err != nil {
-				return refuse(c, err, false)
+				return refuse(c, err)
 			}
 			ctx, cancel := context.WithTimeout(c.Context, hookTimeout)
 			defer cancel()
 			if err := g.preReceive(ctx, repo, c.App.Reader, c.App.ErrWriter); err != nil {
-				return refuse(c, err, false)
+				return refuse(c, err)
 			}
 			return nil
 		},
 	}
 }
 
-// hookGate is the gate as a hook sees it: the spec, its log file, and the
-// environment git gave it.
+// hookGate is the gate as a hook sees it: the spec, its log, and the
+// environment git gave it (without the front's log descriptor, which the
+// hook's own children do not get either).
 func hookGate(c *cli.Context) (gate, func(), error) {
 	p := pathsFrom(c)
 	log, closeLog := hookLogger(p)
@@ -130,17 +153,13 @@ func hookGate(c *cli.Context) (gate, func(), error) {
 		closeLog()
 		return gate{}, nil, err
 	}
-	return gate{paths: p, spec: spec, env: stripProxyEnv(os.Environ()), log: log}, closeLog, nil
+	env := withoutVar(stripProxyEnv(os.Environ()), gateLogFDEnv)
+	return gate{paths: p, spec: spec, env: env, log: log}, closeLog, nil
 }
 
-// refuse ends a hook with status 1 and "git-gate: <reason>": on stdout for
-// the access hook (git daemon shows its first line to the client), on
-// stderr for pre-receive (the pusher sees it as "remote: ...").
-func refuse(c *cli.Context, err error, toStdout bool) error {
-	w := c.App.ErrWriter
-	if toStdout {
-		w = c.App.Writer
-	}
-	fmt.Fprintln(w, "git-gate: "+err.Error())
+// refuse ends a hook with status 1 and "git-gate: <reason>" on stderr (the
+// pusher sees it as "remote: ...").
+func refuse(c *cli.Context, err error) error {
+	fmt.Fprintln(c.App.ErrWriter, "git-gate: "+err.Error())
 	return cli.Exit("", 1)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -19,7 +20,9 @@ import (
 )
 
 // gate is git-gate: one bare mirror per upstream under GitRoot, served by
-// git daemon, refreshed before each fetch and forwarding each push (hooks.go).
+// the front listener (gatefront.go), refreshed before each fetch and
+// forwarding each push (hooks.go) under the upstream's ref policy
+// (refpolicy.go).
 type gate struct {
 	paths
 	spec bundle.Spec
@@ -27,38 +30,37 @@ type gate struct {
 	log  logrus.FieldLogger
 }
 
-// gitDaemonArgv is git-gate's daemon. --informative-errors lets the access
-// hook's refusal reach the client; --access-hook refreshes mirrors.
-func gitDaemonArgv(p paths, listenHost string, port int) []string {
+// gitGateArgv is git-gate's daemon: the front listener, with the bundle's paths.
+func gitGateArgv(p paths, listenHost string, port int) []string {
 	return []string{
-		"git", "daemon", "--reuseaddr",
-		"--listen=" + listenHost, "--port=" + strconv.Itoa(port),
-		"--base-path=" + p.GitRoot, "--export-all", "--enable=receive-pack",
-		"--informative-errors", "--access-hook=" + p.accessHookPath(),
-		p.GitRoot,
+		p.Binary, "sidecar",
+		"--spec", p.Spec, "--run-dir", p.RunDir, "--git-root", p.GitRoot,
+		"--known-hosts", p.KnownHosts, "--binary", p.Binary,
+		"git-gate", "serve", "--listen", net.JoinHostPort(listenHost, strconv.Itoa(port)),
 	}
 }
 
+// gateLog is where hooks log when the front gave them no log fd (a hook run
+// by hand); under the front, their lines reach the bundle's log. It is in
+// gateStateDir: the gate runs as its own user, who may write only there
+// and in GitRoot.
+func (p paths) gateLog() string { return filepath.Join(p.gateStateDir(), "hooks.log") }
+
 // hookScript is a hook that runs `claude-bottle sidecar … <subcommand>`
-// with this bundle's paths, passing on its arguments if passArgs.
-func hookScript(p paths, subcommand string, passArgs bool) string {
-	args := ""
-	if passArgs {
-		args = ` -- "$@"`
-	}
-	return fmt.Sprintf("#!/bin/sh\n# written by claude-bottle sidecar run\nexec %s sidecar --spec %s --run-dir %s --git-root %s --known-hosts %s %s%s\n",
-		shQuote(p.Binary), shQuote(p.Spec), shQuote(p.RunDir), shQuote(p.GitRoot), shQuote(p.KnownHosts), subcommand, args)
+// with this bundle's paths.
+func hookScript(p paths, subcommand string) string {
+	return fmt.Sprintf("#!/bin/sh\n# written by claude-bottle sidecar run\nexec %s sidecar --spec %s --run-dir %s --git-root %s --known-hosts %s %s\n",
+		shQuote(p.Binary), shQuote(p.Spec), shQuote(p.RunDir), shQuote(p.GitRoot), shQuote(p.KnownHosts), subcommand)
 }
 
 // shQuote quotes s for sh.
 func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// setup writes the access hook and creates (or, on a restart, updates) one
-// bare mirror per upstream.
+// setup creates the gate's directory and (or, on a restart, updates) one
+// bare mirror per upstream, with its pre-receive hook.
 func (g gate) setup(ctx context.Context) error {
-	script := hookScript(g.paths, "git-access-hook", true)
-	if err := os.WriteFile(g.accessHookPath(), []byte(script), 0o755); err != nil {
-		return fmt.Errorf("git-gate access hook: %w", err)
+	if err := os.MkdirAll(g.gateStateDir(), 0o750); err != nil {
+		return fmt.Errorf("git-gate dir: %w", err)
 	}
 	if err := os.MkdirAll(g.GitRoot, 0o755); err != nil {
 		return fmt.Errorf("git-gate root: %w", err)
@@ -94,7 +96,7 @@ func (g gate) ensureRepo(ctx context.Context, u bundle.Upstream) error {
 			return err
 		}
 	}
-	hook := hookScript(g.paths, "git-pre-receive", false)
+	hook := hookScript(g.paths, "git-pre-receive")
 	if err := os.WriteFile(filepath.Join(repo, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
 		return fmt.Errorf("pre-receive hook: %w", err)
 	}

@@ -86,11 +86,17 @@ func TestHookScripts(t *testing.T) {
 	want := "#!/bin/sh\n# written by claude-bottle sidecar run\n" +
 		"exec '/usr/local/bin/claude-bottle' sidecar --spec '/etc/claude-bottle/bundle.json' --run-dir '/run/claude-bottle' " +
 		"--git-root '/srv/git' --known-hosts '/etc/claude-bottle/known_hosts' git-pre-receive\n"
-	if got := hookScript(p, "git-pre-receive", false); got != want {
+	if got := hookScript(p, "git-pre-receive"); got != want {
 		t.Errorf("pre-receive script:\n%s\nwant\n%s", got, want)
 	}
-	if got := hookScript(p, "git-access-hook", true); !strings.HasSuffix(got, ` git-access-hook -- "$@"`+"\n") {
-		t.Errorf("access hook script:\n%s", got)
+}
+
+func TestGitGateArgv(t *testing.T) {
+	want := "/usr/local/bin/claude-bottle sidecar --spec /etc/claude-bottle/bundle.json --run-dir /run/claude-bottle " +
+		"--git-root /srv/git --known-hosts /etc/claude-bottle/known_hosts --binary /usr/local/bin/claude-bottle " +
+		"git-gate serve --listen 172.18.0.2:9418"
+	if got := strings.Join(gitGateArgv(defaultPaths(), "172.18.0.2", 9418), " "); got != want {
+		t.Errorf("argv:\n%s\nwant\n%s", got, want)
 	}
 }
 
@@ -128,7 +134,10 @@ func TestSetupIsIdempotent(t *testing.T) {
 			t.Errorf("%s = %q, want %q", key, out, want)
 		}
 	}
-	if !fileExists(filepath.Join(repo, "hooks", "pre-receive")) || !fileExists(g.accessHookPath()) {
-		t.Error("hooks not written")
+	if !fileExists(filepath.Join(repo, "hooks", "pre-receive")) {
+		t.Error("pre-receive hook not written")
+	}
+	if !fileExists(g.gateStateDir()) {
+		t.Error("the gate's state directory was not created")
 	}
 }

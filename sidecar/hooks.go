@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/display"
 )
 
 // hookTimeout bounds a hook's talk with the upstream (a first mirror of a
@@ -24,26 +26,6 @@ const hookTimeout = 10 * time.Minute
 
 // headSetKey marks a mirror whose HEAD was set from the upstream's.
 const headSetKey = "claude-bottle.headset"
-
-// access is git daemon's --access-hook: it allows receive-pack (pre-receive
-// forwards the push) and, for upload-pack, refreshes the mirror from its
-// upstream first, failing closed if the upstream cannot be reached. The
-// returned error is the refusal the client sees.
-func (g gate) access(ctx context.Context, service, repo string) error {
-	u, err := g.upstreamFor(repo)
-	if err != nil {
-		return err
-	}
-	switch service {
-	case "receive-pack":
-		g.log.Infof("%s %s: allowed; pre-receive forwards it", service, u.Name)
-		return nil
-	case "upload-pack":
-		return g.refresh(ctx, u)
-	default:
-		return fmt.Errorf("service %s is not allowed", service)
-	}
-}
 
 // refresh fetches the mirror from its upstream under a lock (concurrent
 // fetches into one repository fail) and sets HEAD from the upstream's once.
@@ -55,14 +37,14 @@ func (g gate) refresh(ctx context.Context, u bundle.Upstream) error {
 	}
 	defer unlock()
 	if _, err := g.git(ctx, repo, g.upstreamEnv(u), "fetch", "--quiet", "--prune", "origin"); err != nil {
-		g.log.Errorf("upload-pack %s: refresh failed: %v", u.Name, err)
+		g.log.Errorf("%s: refresh failed: %v", u.Name, err)
 		return fmt.Errorf("cannot refresh %s from its upstream: %s", u.Name, firstLine(err))
 	}
 	if err := g.setHeadOnce(ctx, u); err != nil {
-		g.log.Errorf("upload-pack %s: set HEAD: %v", u.Name, err)
+		g.log.Errorf("%s: refresh: set HEAD: %v", u.Name, err)
 		return fmt.Errorf("cannot read %s's default branch from its upstream: %s", u.Name, firstLine(err))
 	}
-	g.log.Infof("upload-pack %s: refreshed from upstream", u.Name)
+	g.log.Infof("%s: refreshed from upstream", u.Name)
 	return nil
 }
 
@@ -173,8 +155,10 @@ func isZero(oid string) bool { return strings.Trim(oid, "0") == "" }
 
 // preReceive forwards a push received into repo to the upstream, by URL
 // (pushing to the mirror's remote would update refs, which quarantine
-// forbids). The push is accepted only if the upstream accepted it; the
-// upstream's output goes to stderr, which the pusher sees as "remote: ...".
+// forbids), once the upstream's ref policy allows every update of it. The
+// push is accepted only if the upstream accepted it; the upstream's output
+// goes to stderr, which the pusher sees as "remote: ...". Each push is
+// logged, forwarded or refused.
 func (g gate) preReceive(ctx context.Context, repo string, stdin io.Reader, stderr io.Writer) error {
 	updates, err := parseUpdates(stdin)
 	if err != nil {
@@ -187,6 +171,24 @@ func (g gate) preReceive(ctx context.Context, repo string, stdin io.Reader, stde
 	if len(updates) == 0 {
 		return nil
 	}
+	refused, err := g.policyRefusals(ctx, u, updates)
+	if err != nil {
+		g.log.Errorf("receive-pack %s: refused: cannot check the ref policy: %v", u.Name, err)
+		return fmt.Errorf("cannot check the push against the ref policy of %s", u.Name)
+	}
+	if len(refused) > 0 {
+		for _, r := range refused {
+			fmt.Fprintln(stderr, "git-gate: "+r)
+		}
+		g.log.Warnf("receive-pack %s: refused by its ref policy: %s", u.Name, strings.Join(refused, "; "))
+		return fmt.Errorf("the push breaks the ref policy of %s; nothing was forwarded", u.Name)
+	}
+	return g.forward(ctx, repo, u, updates, stderr)
+}
+
+// forward pushes the updates to the upstream, atomically and each over
+// what the gate saw (see lease).
+func (g gate) forward(ctx context.Context, repo string, u bundle.Upstream, updates []refUpdate, stderr io.Writer) error {
 	// --atomic: the upstream takes all of the push or none of it, as the gate does.
 	args := []string{"push", "--no-verify", "--atomic"}
 	refspecs := make([]string, len(updates))
@@ -209,15 +211,60 @@ func (g gate) preReceive(ctx context.Context, repo string, stdin io.Reader, stde
 	return nil
 }
 
-// hookLogger logs to git-gate's log file (hooks' stderr is not a log:
-// git daemon discards the access hook's, and pre-receive's goes to the pusher).
+// gateLogFDEnv names the descriptor on which the front reads its hooks'
+// log lines (gatefront.go): pre-receive runs as receive-pack's child, whose
+// stderr goes to the pusher, yet each push must be a line of the bundle's
+// log. git passes inherited descriptors on to hooks.
+const gateLogFDEnv = "CLAUDE_BOTTLE_GATE_LOG_FD"
+
+// hookLogger logs to the front's log descriptor (one "LEVEL MESSAGE" line
+// per entry, made visible), or to the gate's log file when there is none.
 func hookLogger(p paths) (*logrus.Logger, func()) {
 	log := logrus.New()
-	f, err := os.OpenFile(p.hookLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	log.SetFormatter(visibleFormatter{hookLineFormatter{}})
+	if f := inheritedLogFD(); f != nil {
+		log.SetOutput(f)
+		return log, func() { f.Close() }
+	}
+	log.SetFormatter(visibleFormatter{&logrus.TextFormatter{DisableColors: true}})
+	f, err := os.OpenFile(p.gateLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		log.SetOutput(io.Discard)
 		return log, func() {}
 	}
 	log.SetOutput(f)
 	return log, func() { f.Close() }
+}
+
+// inheritedLogFD is the descriptor gateLogFDEnv names, if it is open; it
+// is not passed on to the hook's own children (the upstream push, ssh).
+func inheritedLogFD() *os.File {
+	fd, err := strconv.Atoi(os.Getenv(gateLogFDEnv))
+	if err != nil || fd < 3 {
+		return nil
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return nil
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "git-gate log")
+}
+
+// hookLineFormatter writes "LEVEL MESSAGE\n", what the front reads back.
+type hookLineFormatter struct{}
+
+func (hookLineFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	return []byte(e.Level.String() + " " + e.Message + "\n"), nil
+}
+
+// visibleFormatter makes each message visible before f formats it: the
+// gate logs ref names, paths and git's messages, which carry the guest's
+// bytes, and its log is shown to people (claude-bottle logs).
+type visibleFormatter struct{ f logrus.Formatter }
+
+func (v visibleFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	visible := *e
+	visible.Message = display.Visible(e.Message)
+	return v.f.Format(&visible)
 }

@@ -1,7 +1,6 @@
 package sidecar
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -63,10 +62,18 @@ type testGate struct {
 	url      string   // git://…/app.git through the gate
 }
 
-func newTestGate(t *testing.T) *testGate { return newTestGateSeeded(t, true) }
+func newTestGate(t *testing.T) *testGate { return newTestGateWith(t, gateOpts{}) }
 
-// newTestGateSeeded is newTestGate with an empty upstream unless seed.
-func newTestGateSeeded(t *testing.T, seed bool) *testGate {
+// gateOpts vary a test gate.
+type gateOpts struct {
+	empty       bool   // the upstream starts without commits
+	allowForce  bool   // app's ref policy, as --upstream-policy app=force sets it
+	allowDelete bool   // … and app=delete
+	pathPrefix  string // a directory put first on the daemons' PATH
+}
+
+// newTestGateWith is newTestGate as opts say.
+func newTestGateWith(t *testing.T, opts gateOpts) *testGate {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
@@ -76,25 +83,27 @@ func newTestGateSeeded(t *testing.T, seed bool) *testGate {
 	g := &testGate{env: gitEnv(t), upstream: filepath.Join(dir, "upstream.git"), work: filepath.Join(dir, "work")}
 	mustGit(t, g.env, "", "init", "--quiet", "--bare", "--initial-branch=trunk", g.upstream)
 	mustGit(t, g.env, "", "init", "--quiet", "--initial-branch=trunk", g.work)
-	if seed {
+	if !opts.empty {
 		g.first = commit(t, g.env, g.work, "first")
 		mustGit(t, g.env, g.work, "push", "--quiet", g.upstream, "trunk")
 	}
 
 	spec := bundle.Spec{
-		Bottle:    "t",
-		Daemons:   []string{bundle.Pipelock, bundle.GitGate},
-		Upstreams: []bundle.Upstream{{Name: "app", URL: g.upstream}},
+		Bottle:  "t",
+		Daemons: []string{bundle.Pipelock, bundle.GitGate},
+		Upstreams: []bundle.Upstream{{Name: "app", URL: g.upstream,
+			AllowForce: opts.allowForce, AllowDelete: opts.allowDelete}},
 	}
 	g.testInit = newTestInit(t, spec, map[string]string{bundle.Pipelock: "listen=127.0.0.1:{port}"})
+	if opts.pathPrefix != "" {
+		for i, kv := range g.initConfig.env {
+			if path, ok := strings.CutPrefix(kv, "PATH="); ok {
+				g.initConfig.env[i] = "PATH=" + opts.pathPrefix + string(os.PathListSeparator) + path
+			}
+		}
+	}
 	g.waitReady(t, g.start(t).done)
 	g.url = "git://127.0.0.1:" + strconv.Itoa(g.ports[bundle.GitGate]) + "/app.git"
-	t.Cleanup(func() {
-		if t.Failed() {
-			log, _ := os.ReadFile(g.hookLog())
-			t.Logf("git-gate log:\n%s", log)
-		}
-	})
 	return g
 }
 
@@ -148,8 +157,8 @@ func TestGateFetchFailsWhenUpstreamIsDown(t *testing.T) {
 	if !strings.Contains(out, "git-gate: cannot refresh app from its upstream: fatal: '"+g.upstream+"' does not appear to be a git repository") {
 		t.Errorf("fetch output lacks the gate's reason:\n%s", out)
 	}
-	if log, _ := os.ReadFile(g.hookLog()); !strings.Contains(string(log), "refresh failed") {
-		t.Errorf("git-gate log lacks the failure:\n%s", log)
+	if log := g.out.String(); !strings.Contains(log, "[git-gate] ") || !strings.Contains(log, "refresh failed") {
+		t.Errorf("the bundle's log lacks the failure:\n%s", log)
 	}
 }
 
@@ -169,9 +178,8 @@ func TestGatePushIsForwarded(t *testing.T) {
 	if got := g.rev(t, g.upstream, "feature"); got != second {
 		t.Errorf("upstream feature = %s, want %s", got, second)
 	}
-	mustGit(t, g.env, clone, "push", "--quiet", "origin", ":feature")
-	if out, err := runGit(g.env, "", "--git-dir="+g.upstream, "rev-parse", "--verify", "--quiet", "refs/heads/feature"); err == nil {
-		t.Errorf("upstream still has feature (%s) after the deletion was pushed", out)
+	if log := g.out.String(); !strings.Contains(log, "[git-gate] ") || !strings.Contains(log, "receive-pack app: forwarded ["+second+":refs/heads/feature]") {
+		t.Errorf("the bundle's log lacks the forwarded push:\n%s", log)
 	}
 }
 
@@ -201,7 +209,7 @@ func TestGatePushRejectedByUpstream(t *testing.T) {
 }
 
 func TestGateEmptyUpstream(t *testing.T) {
-	g := newTestGateSeeded(t, false)
+	g := newTestGateWith(t, gateOpts{empty: true})
 	clone := g.clone(t) // an empty repository
 	first := commit(t, g.env, clone, "first")
 	mustGit(t, g.env, clone, "push", "--quiet", "origin", "HEAD:refs/heads/trunk")
@@ -253,19 +261,6 @@ func TestGateConcurrentFetchesWhileUpstreamMoves(t *testing.T) {
 	}
 }
 
-func TestAccessRefusesOtherServices(t *testing.T) {
-	g := newTestGate(t)
-	gt := gate{paths: g.paths, env: g.env, log: testLogger(),
-		spec: bundle.Spec{Upstreams: []bundle.Upstream{{Name: "app", URL: g.upstream}}}}
-	err := gt.access(context.Background(), "upload-archive", g.repoPath("app"))
-	if err == nil || err.Error() != "service upload-archive is not allowed" {
-		t.Errorf("upload-archive: %v", err)
-	}
-	if err := gt.access(context.Background(), "receive-pack", g.repoPath("app")); err != nil {
-		t.Errorf("receive-pack: %v", err)
-	}
-}
-
 func TestSymrefHead(t *testing.T) {
 	for in, want := range map[string]string{
 		"ref: refs/heads/trunk\tHEAD\n0123\tHEAD\n": "refs/heads/trunk",
@@ -300,10 +295,11 @@ func TestParseUpdates(t *testing.T) {
 	}
 }
 
-// TestGateForcePushOverWhatWasFetched: a forced push is forwarded as forced,
-// but only while the upstream's ref is where the gate saw it.
+// TestGateForcePushOverWhatWasFetched: a forced push the policy allows is
+// forwarded as forced, but only while the upstream's ref is where the gate
+// saw it.
 func TestGateForcePushOverWhatWasFetched(t *testing.T) {
-	g := newTestGate(t)
+	g := newTestGateWith(t, gateOpts{allowForce: true})
 	clone := g.clone(t)
 	mustGit(t, g.env, clone, "commit", "--quiet", "--amend", "-m", "rewritten")
 	rewritten := mustGit(t, g.env, clone, "rev-parse", "HEAD")

@@ -467,9 +467,9 @@ func TestPlanArgv(t *testing.T) {
 	}
 	want := []daemon{
 		{bundle.Pipelock, []string{"pipelock", "run", "--config", "/etc/claude-bottle/pipelock.yaml"}, 8888},
-		{bundle.GitGate, []string{"git", "daemon", "--reuseaddr", "--listen=172.18.0.2", "--port=9418",
-			"--base-path=/srv/git", "--export-all", "--enable=receive-pack", "--informative-errors",
-			"--access-hook=/run/claude-bottle/git-access-hook", "/srv/git"}, 9418},
+		{bundle.GitGate, []string{"/usr/local/bin/claude-bottle", "sidecar", "--spec", "/etc/claude-bottle/bundle.json",
+			"--run-dir", "/run/claude-bottle", "--git-root", "/srv/git", "--known-hosts", "/etc/claude-bottle/known_hosts",
+			"--binary", "/usr/local/bin/claude-bottle", "git-gate", "serve", "--listen", "172.18.0.2:9418"}, 9418},
 		{bundle.Supervise, []string{"/usr/local/bin/claude-bottle", "sidecar", "supervise", "serve", "--listen", "172.18.0.2:9100"}, 9100},
 	}
 	if len(daemons) != len(want) {
