@@ -59,13 +59,21 @@ func execArgs(script string) map[string]bool {
 // checkTranscript asserts, line by line:
 //   - ports are published on 127.0.0.1 only, and never on the docker backend;
 //   - no --privileged, no host mounts, no host network;
-//   - smolvm allowlists are exactly the design's: tsi or virtio-net;
+//   - every container drops all capabilities but a fixed few, gains none
+//     (no-new-privileges) and has memory, pids and CPU limits; the bundle
+//     forwards no packets;
+//   - smolvm allowlists are exactly the design's: tsi or virtio-net, with the
+//     DNS filter on (--allow-host localhost and nothing else) and limits;
+//   - the agent runs with Claude Code's non-essential traffic off;
+//   - pipelock's config is strict and enforcing (what keeps it from
+//     resolving names off the allowlist) and has no side-channel hosts;
 //   - files copied into a guest come only from --cwd, --prompt and --skill;
 //   - no secret value anywhere; secrets go by name.
 func checkTranscript(t errorer, where, text string, allowedSources map[string]bool) {
 	if strings.Contains(text, secretValue) {
 		t.Errorf("%s: a secret value appears", where)
 	}
+	checkPipelockConfig(t, where, text)
 	intoAgent := false
 	for n, line := range strings.Split(text, "\n") {
 		at := func(format string, a ...any) {
@@ -111,17 +119,29 @@ func noteSource(line string) (string, bool) {
 	return src, ok
 }
 
+// allowedCaps are the only capabilities a bottle's container may add back
+// after --cap-drop ALL (launch/limits.go says which step needs which).
+var allowedCaps = map[string]bool{"CHOWN": true, "DAC_OVERRIDE": true, "FOWNER": true, "FSETID": true,
+	"SETUID": true, "SETGID": true, "KILL": true}
+
 func checkDockerRun(at func(string, ...any), w []string) {
-	backend := ""
+	backend, role := "", ""
+	seen := map[string]bool{}
 	for i, a := range w {
 		next := ""
 		if i+1 < len(w) {
 			next = w[i+1]
 		}
+		seen[a+" "+next] = true
+		seen[a] = true
 		switch {
 		case a == "--label" && strings.HasPrefix(next, "claude-bottle.backend="):
 			backend = strings.TrimPrefix(next, "claude-bottle.backend=")
-		case a == "--privileged" || a == "--cap-add" || a == "-v" || a == "--volume" || a == "--mount":
+		case a == "--label" && strings.HasPrefix(next, "claude-bottle.role="):
+			role = strings.TrimPrefix(next, "claude-bottle.role=")
+		case a == "--cap-add" && !allowedCaps[next]:
+			at("--cap-add %s is never used", next)
+		case a == "--privileged" || a == "-v" || a == "--volume" || a == "--mount":
 			at("%s is never used", a)
 		case a == "--network" && next == "host":
 			at("host network")
@@ -140,11 +160,43 @@ func checkDockerRun(at func(string, ...any), w []string) {
 			at("published on something other than 127.0.0.1")
 		}
 	}
+	if role != "agent" && role != "bundle" {
+		return // not a bottle's container (e.g. a test's)
+	}
+	for _, need := range []string{"--cap-drop ALL", "--security-opt no-new-privileges", "--memory", "--pids-limit", "--cpus"} {
+		if !seen[need] {
+			at("the %s container lacks %s", role, need)
+		}
+	}
+	if role == "bundle" && !seen["--sysctl net.ipv4.ip_forward=0"] {
+		at("the bundle forwards packets (no --sysctl net.ipv4.ip_forward=0)")
+	}
+	if role == "agent" && !seen["-e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"] {
+		at("the agent runs with Claude Code's non-essential traffic on")
+	}
+}
+
+// checkPipelockConfig checks the pipelock config a dry-run shows.
+func checkPipelockConfig(t errorer, where, text string) {
+	if !strings.Contains(text, "fetch_proxy:") {
+		return
+	}
+	for _, need := range []string{"\n    mode: strict\n", "\n    enforce: true\n"} {
+		if !strings.Contains(text, need) {
+			t.Errorf("%s: pipelock's config lacks %q (strict and enforcing: no lookup of names off the allowlist)", where, strings.TrimSpace(need))
+		}
+	}
+	for _, bad := range []string{"\n    agents:", "\n    websocket_proxy:", `"sentry.io"`, `"statsig.anthropic.com"`} {
+		if strings.Contains(text, bad) {
+			t.Errorf("%s: pipelock's config has %s", where, strings.TrimSpace(bad))
+		}
+	}
 }
 
 func checkSmolvmCreate(at func(string, ...any), w []string) {
-	var cidrs []string
+	var cidrs, hosts []string
 	net := false
+	seen := map[string]bool{}
 	for i, a := range w {
 		if a == "--" {
 			break
@@ -153,12 +205,16 @@ func checkSmolvmCreate(at func(string, ...any), w []string) {
 		if i+1 < len(w) {
 			next = w[i+1]
 		}
+		seen[a] = true
+		seen[a+" "+next] = true
 		switch a {
 		case "--allow-cidr":
 			cidrs = append(cidrs, next)
+		case "--allow-host":
+			hosts = append(hosts, next)
 		case "--net":
 			net = true
-		case "--allow-host", "-v", "--volume", "-p", "--port", "--outbound-localhost-only", "--net-backend":
+		case "-v", "--volume", "-p", "--port", "--outbound-localhost-only", "--net-backend":
 			at("%s is never used", a)
 		case "-e":
 			if k, _, _ := strings.Cut(next, "="); isSecretName(k) {
@@ -175,6 +231,14 @@ func checkSmolvmCreate(at func(string, ...any), w []string) {
 	virtio := !net && got == "100.96.0.1/32 127.0.0.1/32"
 	if !tsi && !virtio {
 		at("allowlist %q (net %v) is neither tsi nor virtio-net", got, net)
+	}
+	if strings.Join(hosts, " ") != "localhost" {
+		at("--allow-host %q: want exactly localhost (the DNS filter on, nothing opened)", hosts)
+	}
+	for _, need := range []string{"--cpus", "--mem", "-e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"} {
+		if !seen[need] {
+			at("the machine lacks %s", need)
+		}
 	}
 }
 
@@ -205,10 +269,21 @@ func TestInvariantsCatchViolations(t *testing.T) {
 		"docker run --privileged img",
 		"docker run -v /:/host img",
 		"docker run -e ANTHROPIC_API_KEY=x img",
-		"smolvm machine create --name m --net --allow-cidr 0.0.0.0/0 -- sleep infinity",
-		"smolvm machine create --name m --allow-cidr 127.0.0.1/32 -- sleep infinity",
-		"smolvm machine create --name m --net --allow-cidr 127.0.0.1/32 -e ANTHROPIC_API_KEY=x -- sleep infinity",
-		"smolvm machine create --name m --net --allow-cidr 127.0.0.1/32 --secret-env ANTHROPIC_API_KEY=OTHER -- sleep infinity",
+		"docker run --cap-add NET_RAW img",
+		agentRun(strings.Replace(goodAgentRun, "--cap-drop ALL ", "", 1)),
+		agentRun(strings.Replace(goodAgentRun, "--security-opt no-new-privileges ", "", 1)),
+		agentRun(strings.Replace(goodAgentRun, "--pids-limit 4096 ", "", 1)),
+		agentRun(strings.Replace(goodAgentRun, "-e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 ", "", 1)),
+		strings.Replace(agentRun(goodAgentRun), "role=agent", "role=bundle", 1), // a bundle that forwards packets
+		"# root 0644 /etc/claude-bottle/pipelock.yaml\n    fetch_proxy:\n    mode: balanced\n    enforce: true\n",
+		"# root 0644 /etc/claude-bottle/pipelock.yaml\n    fetch_proxy:\n    mode: strict\n    enforce: true\n    api_allowlist:\n      - \"sentry.io\"\n",
+		smolCreate("--net --allow-cidr 0.0.0.0/0 --allow-host localhost"),
+		smolCreate("--allow-cidr 127.0.0.1/32 --allow-host localhost"),
+		smolCreate("--net --allow-cidr 127.0.0.1/32"), // DNS filter off
+		smolCreate("--net --allow-cidr 127.0.0.1/32 --allow-host localhost --allow-host evil.example"),
+		smolCreate("--net --allow-cidr 127.0.0.1/32 --allow-host localhost -e ANTHROPIC_API_KEY=x"),
+		smolCreate("--net --allow-cidr 127.0.0.1/32 --allow-host localhost --secret-env ANTHROPIC_API_KEY=OTHER"),
+		strings.Replace(smolCreate("--net --allow-cidr 127.0.0.1/32 --allow-host localhost"), "--mem 8192 ", "", 1),
 		"docker cp /etc/passwd a-agent:/",
 		"docker cp - x-agent:/\n# root 0600 /home/node/.ssh/id <- /home/me/.ssh/id_ed25519",
 		"echo " + secretValue,
@@ -220,6 +295,23 @@ func TestInvariantsCatchViolations(t *testing.T) {
 			t.Errorf("not caught: %s", b)
 		}
 	}
+	for _, good := range []string{agentRun(goodAgentRun), smolCreate("--net --allow-cidr 127.0.0.1/32 --allow-host localhost")} {
+		var c collect
+		if checkTranscript(&c, "test", good, map[string]bool{}); len(c) > 0 {
+			t.Errorf("a good line is refused (%v): %s", c, good)
+		}
+	}
+}
+
+const goodAgentRun = "--cap-drop ALL --cap-add CHOWN --security-opt no-new-privileges --memory 8192m --pids-limit 4096 --cpus 2 " +
+	"-e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 "
+
+func agentRun(flags string) string {
+	return "docker run --detach --name b-agent --label claude-bottle.backend=docker --label claude-bottle.role=agent " + flags + "img sleep infinity"
+}
+
+func smolCreate(flags string) string {
+	return "smolvm machine create --name m --cpus 2 --mem 8192 " + flags + " -e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 -- sleep infinity"
 }
 
 func TestMain_secretValueIsUsed(t *testing.T) {

@@ -133,6 +133,7 @@ func defaultInitConfig(p paths, log logrus.FieldLogger) initConfig {
 		credentialDir: bundle.CredentialDir,
 		superviseDir:  bundle.SuperviseDir,
 		decisionsDir:  bundle.SuperviseDecisionsDir,
+		approved:      approvedHosts(bundle.SuperviseDir, bundle.SuperviseDecisionsDir),
 	}
 }
 

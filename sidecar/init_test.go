@@ -73,6 +73,7 @@ func newTestInit(t *testing.T, spec bundle.Spec, fakes map[string]string) *testI
 	cfg.accounts = nil // every daemon as the test's user
 	cfg.credentialDir, cfg.superviseDir, cfg.decisionsDir = filepath.Join(dir, "etc", "credentials"),
 		filepath.Join(dir, "supervise"), filepath.Join(dir, "supervise-decisions")
+	cfg.approved = approvedHosts(cfg.superviseDir, cfg.decisionsDir)
 	cfg.ports = map[string]int{bundle.Pipelock: freePort(t), bundle.GitGate: freePort(t), bundle.Supervise: freePort(t)}
 	cfg.grace = time.Second
 	cfg.readyTimeout = 10 * time.Second

@@ -107,6 +107,7 @@ func initProcess() int {
 	cfg.accounts = nil
 	cfg.credentialDir, cfg.superviseDir, cfg.decisionsDir = filepath.Join(tc.Paths.RunDir, "credentials"),
 		filepath.Join(tc.Paths.RunDir, "supervise"), filepath.Join(tc.Paths.RunDir, "supervise-decisions")
+	cfg.approved = approvedHosts(cfg.superviseDir, cfg.decisionsDir)
 	if err := cfg.runUntilSignal(context.Background()); err != nil {
 		log.Error(err)
 		return 1

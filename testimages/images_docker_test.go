@@ -128,7 +128,7 @@ func TestPipelockStandin(t *testing.T) {
 	mustDocker(t, nil, "create", "--name", pl, "--label", label, "--network", net, "--network-alias", "pipelock",
 		"--entrypoint", "/bin/sh", bundleImage, "-c",
 		"pipelock tls init --out "+bundle.PipelockCADir+" && exec pipelock run --config "+bundle.PipelockConfigPath)
-	cfg := bundle.PipelockConfig(bundle.AllowHosts([]string{"upstream.test"}))
+	cfg := bundle.PipelockFor(bundle.Spec{AllowHosts: bundle.AllowHosts([]string{"upstream.test"})}, "0.0.0.0", nil)
 	mustDocker(t, tarOf(t, "pipelock.yaml", 0o600, cfg), "cp", "-", pl+":"+bundle.ConfigDir)
 	mustDocker(t, nil, "start", pl)
 	deadline := time.Now().Add(20 * time.Second)
@@ -189,7 +189,7 @@ func TestPipelockStandin(t *testing.T) {
 
 	// Re-rendered config with one more host, then SIGHUP: other.test passes
 	// the allowlist (and fails to resolve: 502).
-	cfg = bundle.PipelockConfig(bundle.AllowHosts([]string{"upstream.test", "other.test"}))
+	cfg = bundle.PipelockFor(bundle.Spec{AllowHosts: bundle.AllowHosts([]string{"upstream.test", "other.test"})}, "0.0.0.0", nil)
 	mustDocker(t, tarOf(t, "pipelock.yaml", 0o600, cfg), "cp", "-", pl+":"+bundle.ConfigDir)
 	mustDocker(t, nil, "kill", "-s", "HUP", pl)
 	time.Sleep(500 * time.Millisecond)
