@@ -176,19 +176,24 @@ func checkDockerRun(at func(string, ...any), w []string) {
 	}
 }
 
-// checkPipelockConfig checks the pipelock config a dry-run shows.
+// checkPipelockConfig checks the pipelock config a dry-run shows (as "#"
+// note lines): the keys are read with their indentation and "#" dropped.
 func checkPipelockConfig(t errorer, where, text string) {
-	if !strings.Contains(text, "fetch_proxy:") {
+	lines := map[string]bool{}
+	for _, l := range strings.Split(text, "\n") {
+		lines[strings.TrimSpace(strings.TrimPrefix(l, "#"))] = true
+	}
+	if !lines["fetch_proxy:"] {
 		return
 	}
-	for _, need := range []string{"\n    mode: strict\n", "\n    enforce: true\n"} {
-		if !strings.Contains(text, need) {
-			t.Errorf("%s: pipelock's config lacks %q (strict and enforcing: no lookup of names off the allowlist)", where, strings.TrimSpace(need))
+	for _, need := range []string{"mode: strict", "enforce: true"} {
+		if !lines[need] {
+			t.Errorf("%s: pipelock's config lacks %q (strict and enforcing: no lookup of names off the allowlist)", where, need)
 		}
 	}
-	for _, bad := range []string{"\n    agents:", "\n    websocket_proxy:", `"sentry.io"`, `"statsig.anthropic.com"`} {
-		if strings.Contains(text, bad) {
-			t.Errorf("%s: pipelock's config has %s", where, strings.TrimSpace(bad))
+	for _, bad := range []string{"agents:", "websocket_proxy:", `- "sentry.io"`, `- "statsig.anthropic.com"`} {
+		if lines[bad] {
+			t.Errorf("%s: pipelock's config has %s", where, bad)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -142,7 +143,27 @@ func (st *State) dockerNetwork(p *Proc, args []string) int {
 }
 
 var createValued = []string{"--name", "--label", "--network", "--network-alias", "-p", "--publish", "-e", "--env",
-	"-u", "--user", "-w", "--workdir", "--hostname", "--security-opt", "--cap-drop", "--entrypoint"}
+	"-u", "--user", "-w", "--workdir", "--hostname", "--security-opt", "--cap-drop", "--cap-add", "--entrypoint",
+	"--sysctl", "--memory", "--memory-swap", "--pids-limit", "--cpus"}
+
+// checkLimits refuses what dockerd refuses of claude-bottle's limits: more
+// CPUs than the host has, a sysctl it does not namespace.
+func checkLimits(p *Proc, f flags) int {
+	if c := f.one("--cpus"); c != "" {
+		n, err := strconv.ParseFloat(c, 64)
+		if err != nil || n <= 0 || n > float64(runtime.NumCPU()) {
+			fmt.Fprintf(p.Stderr, "docker: Error response from daemon: range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available.\n", runtime.NumCPU(), runtime.NumCPU())
+			return 125
+		}
+	}
+	for _, sc := range f.all("--sysctl") {
+		if !strings.HasPrefix(sc, "net.") {
+			fmt.Fprintf(p.Stderr, "docker: Error response from daemon: sysctl %q is not allowed\n", sc)
+			return 125
+		}
+	}
+	return 0
+}
 
 func (st *State) dockerCreate(p *Proc, args []string, run bool) int {
 	f, rest, err := parse(args, createValued, []string{"--detach", "-d", "--init", "--rm", "-i", "-t"}, true)
@@ -151,6 +172,9 @@ func (st *State) dockerCreate(p *Proc, args []string, run bool) int {
 	}
 	if f.has("--privileged") {
 		return usage(p, "docker", "--privileged is never expected")
+	}
+	if code := checkLimits(p, f); code != 0 {
+		return code
 	}
 	name := f.one("--name")
 	if _, ok := st.Containers[name]; ok || name == "" {
