@@ -25,11 +25,11 @@ type Machine struct {
 	// only those names resolve in the guest, others get NXDOMAIN.
 	Resolved  map[string][]string `json:"resolved,omitempty"`
 	DNSFilter bool                `json:"dns_filter,omitempty"`
-	Env        []string          `json:"env,omitempty"`
-	Secrets    []string          `json:"secrets,omitempty"` // GUEST=HOST_VAR references
-	Workload   []string          `json:"workload,omitempty"`
-	State      string            `json:"state"`
-	CreatedAt  int64             `json:"created_at"`
+	Env       []string            `json:"env,omitempty"`
+	Secrets   []string            `json:"secrets,omitempty"` // GUEST=HOST_VAR references
+	Workload  []string            `json:"workload,omitempty"`
+	State     string              `json:"state"`
+	CreatedAt int64               `json:"created_at"`
 }
 
 // SmolvmVersion is the version whose contract the stand-in keeps.
