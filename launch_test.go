@@ -46,6 +46,7 @@ func fullLaunch(t *testing.T, backend string) []string {
 	dir := t.TempDir()
 	repo := filepath.Join(dir, "repo")
 	must(t, os.MkdirAll(filepath.Join(repo, ".git", "refs"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(repo, ".git", "objects"), 0o755)) // a git dir has both
 	must(t, os.WriteFile(filepath.Join(repo, ".git", "HEAD"), []byte("ref: refs/heads/main\n"), 0o644))
 	must(t, os.MkdirAll(filepath.Join(dir, "skill"), 0o755))
 	must(t, os.WriteFile(filepath.Join(dir, "skill", "SKILL.md"), []byte("# s\n"), 0o644))
