@@ -31,7 +31,8 @@ func BenchmarkDryRunFullLaunch(b *testing.B) {
 			os.WriteFile(filepath.Join(dir, "prompt.txt"), []byte("go"), 0o644)
 			o := Options{Backend: backend, Name: "bench", Cwd: filepath.Join(dir, "repo"), Prompt: filepath.Join(dir, "prompt.txt"),
 				Skills: []string{filepath.Join(dir, "s1"), filepath.Join(dir, "s2")}, Upstreams: []string{"origin=https://github.com/acme/app.git"},
-				Supervise: true, AgentImage: "a", BundleImage: "b", SmolvmNet: NetAuto, DryRun: true}
+				Supervise: true, AgentImage: "a", BundleImage: "b", SmolvmNet: NetAuto, DryRun: true,
+				AgentLimits: DefaultAgentLimits(), BundleLimits: DefaultBundleLimits()}
 			log := logrus.New()
 			log.SetOutput(io.Discard)
 			getenv := func(string) (string, bool) { return "", false }

@@ -29,6 +29,15 @@ const (
 	DefaultBundleCPUs   = "1"
 )
 
+// DefaultAgentLimits and DefaultBundleLimits are the flags' defaults.
+func DefaultAgentLimits() LimitOptions {
+	return LimitOptions{Memory: DefaultAgentMemory, Pids: DefaultAgentPids, CPUs: DefaultAgentCPUs}
+}
+
+func DefaultBundleLimits() LimitOptions {
+	return LimitOptions{Memory: DefaultBundleMemory, Pids: DefaultBundlePids, CPUs: DefaultBundleCPUs}
+}
+
 // LimitOptions are the limit flags as typed.
 type LimitOptions struct {
 	Memory string // a docker size: 512m, 8g, …
