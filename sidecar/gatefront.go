@@ -25,9 +25,14 @@ const (
 	// are refused with an ERR.
 	maxGateConns = 16
 	// gateIdle ends a connection on which no byte moved either way for
-	// this long. git sends keepalives every 5 s while it works (upload-pack
-	// packing, receive-pack's hooks), so only a stalled peer reaches it.
+	// this long. git sends keepalives while it works (upload-pack packing,
+	// every 5 s; receive-pack's hooks, every gateKeepAlive), so only a
+	// stalled peer reaches it.
 	gateIdle = 5 * time.Minute
+	// gateKeepAlive is receive.keepAlive (git's default, set so that it
+	// stays well below gateIdle): a push whose forwarding takes long is
+	// not idle.
+	gateKeepAlive = 5 * time.Second
 	// requestTimeout bounds the wait for the request line.
 	requestTimeout = 10 * time.Second
 	// maxPushSize is receive.maxInputSize: the largest pack a push may send
@@ -55,12 +60,14 @@ type front struct {
 	gate
 	maxConns       int
 	idle           time.Duration
+	keepAlive      time.Duration
 	requestTimeout time.Duration
 	maxPushSize    int64
 }
 
 func newFront(g gate) front {
-	return front{gate: g, maxConns: maxGateConns, idle: gateIdle, requestTimeout: requestTimeout, maxPushSize: maxPushSize}
+	return front{gate: g, maxConns: maxGateConns, idle: gateIdle, keepAlive: gateKeepAlive,
+		requestTimeout: requestTimeout, maxPushSize: maxPushSize}
 }
 
 // serve accepts connections on ln until ctx ends, then waits for those
@@ -171,13 +178,14 @@ func (f front) refuse(conn net.Conn, reason error) {
 
 // serviceArgs runs the service on the mirror as git daemon would, with
 // --strict (the path is the repository, no guessing) and the idle timeout
-// for upload-pack, and the push size cap for receive-pack.
+// for upload-pack, the push size cap and keepalives for receive-pack.
 func (f front) serviceArgs(req gateRequest, u bundle.Upstream) []string {
 	if req.service == uploadPack {
 		return []string{"upload-pack", "--strict", "--timeout=" + strconv.Itoa(int(f.idle/time.Second)), f.repoPath(u.Name)}
 	}
 	return []string{
 		"-c", "receive.maxInputSize=" + strconv.FormatInt(f.maxPushSize, 10), // git: "pack exceeds maximum allowed size"
+		"-c", "receive.keepAlive=" + strconv.Itoa(int(f.keepAlive/time.Second)),
 		"receive-pack", f.repoPath(u.Name),
 	}
 }

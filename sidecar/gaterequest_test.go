@@ -1,0 +1,65 @@
+package sidecar
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseRequest(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want gateRequest
+	}{
+		{"git-upload-pack /app.git\x00host=git-gate\x00", gateRequest{service: uploadPack, repo: "app"}},
+		{"git-upload-pack /app.git\x00host=616263.attacker.tld\x00\x00version=2\x00", gateRequest{service: uploadPack, repo: "app", version: "version=2"}},
+		{"git-receive-pack /app.git\x00host=127.0.0.1:9418\x00\x00version=1\x00", gateRequest{service: receivePack, repo: "app", version: "version=1"}},
+		{"git-upload-pack /app.git\n", gateRequest{service: uploadPack, repo: "app"}},
+		{"git-upload-pack /app.git", gateRequest{service: uploadPack, repo: "app"}},
+		// Only version=0..2 is kept; anything else after the path is dropped.
+		{"git-upload-pack /app.git\x00host=h\x00\x00version=3\x00", gateRequest{service: uploadPack, repo: "app"}},
+		{"git-upload-pack /app.git\x00host=h\x00\x00object-format=sha1\x00version=2\x00", gateRequest{service: uploadPack, repo: "app", version: "version=2"}},
+		{"git-upload-pack /app.git\x00version=2:host=x\x00", gateRequest{service: uploadPack, repo: "app"}},
+	} {
+		got, err := parseRequest(tc.line)
+		if err != nil || got != tc.want {
+			t.Errorf("parseRequest(%q) = %+v, %v; want %+v", tc.line, got, err, tc.want)
+		}
+	}
+}
+
+func TestParseRequestRefuses(t *testing.T) {
+	for line, want := range map[string]string{
+		"git-upload-archive /app.git\x00":   `service "git-upload-archive" is not served`,
+		"git-upload-pack\x00host=h\x00":     "malformed request",
+		"git-upload-pack app.git\x00":       "unknown repository",
+		"git-upload-pack /app\x00":          "unknown repository",
+		"git-upload-pack /.git\x00":         "unknown repository",
+		"git-upload-pack /app.git/\x00":     "unknown repository",
+		"upload-pack /app.git\x00":          "is not served",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n": "is not served",
+	} {
+		if _, err := parseRequest(line); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("parseRequest(%q): %v, want %q", line, err, want)
+		}
+	}
+}
+
+func TestReadRequestBounds(t *testing.T) {
+	ok := "git-upload-pack /app.git\x00host=h\x00"
+	if req, err := readRequest(strings.NewReader(string(pktLine(ok)))); err != nil || req.repo != "app" {
+		t.Errorf("readRequest of a good line: %+v, %v", req, err)
+	}
+	long := "git-upload-pack /app.git\x00host=" + strings.Repeat("a", maxRequestLen) + "\x00"
+	for raw, want := range map[string]string{
+		string(pktLine(long)): "request of 1055 bytes (at most 1024)",
+		"0000":                "empty request",
+		"0004":                "empty request",
+		"GET / HTTP/1.1\r\n":  "not a pkt-line",
+		"00":                  "read request: unexpected EOF",
+		"0030git-upload":      "read request: unexpected EOF",
+	} {
+		if _, err := readRequest(strings.NewReader(raw)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("readRequest(%q): %v, want %q", raw, err, want)
+		}
+	}
+}
