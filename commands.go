@@ -46,6 +46,7 @@ func launchCommand(d *deps) *cli.Command {
 			&cli.StringSliceFlag{Name: "skill", Usage: "skill directory, copied to ~/.claude/skills/<name>/ (repeatable)"},
 			&cli.StringSliceFlag{Name: "upstream", Usage: "NAME=URL: git remote served by the gate as NAME.git (repeatable)"},
 			&cli.StringSliceFlag{Name: "git-credential", Usage: "NAME=PATH: SSH key for upstream NAME, placed in the bundle only (repeatable)"},
+			&cli.StringSliceFlag{Name: "upstream-policy", Usage: "NAME=force[,delete]: let pushes to upstream NAME rewrite its default branch and move tags (force), delete refs (delete) (repeatable)"},
 			&cli.StringFlag{Name: "known-hosts", Usage: "known_hosts file pinning the upstreams' SSH host keys"},
 			&cli.StringSliceFlag{Name: "allow-host", Usage: "host the proxy lets through besides Claude Code's own (repeatable)"},
 			&cli.BoolFlag{Name: "supervise", Usage: "run the supervise MCP server the agent asks for more access"},
@@ -70,7 +71,7 @@ func runLaunch(c *cli.Context, d *deps) error {
 	o := launch.Options{
 		Backend: c.String("backend"), Name: c.String("name"), Cwd: c.String("cwd"),
 		Prompt: c.String("prompt"), Skills: c.StringSlice("skill"), Upstreams: c.StringSlice("upstream"),
-		GitCredentials: c.StringSlice("git-credential"), KnownHosts: c.String("known-hosts"),
+		GitCredentials: c.StringSlice("git-credential"), UpstreamPolicies: c.StringSlice("upstream-policy"), KnownHosts: c.String("known-hosts"),
 		AllowHosts: c.StringSlice("allow-host"), Supervise: c.Bool("supervise"),
 		AgentImage: c.String("agent-image"), BundleImage: c.String("bundle-image"),
 		Env: c.StringSlice("env"), SmolvmNet: c.String("smolvm-net"), Detach: c.Bool("detach"),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
@@ -121,4 +122,51 @@ func checkHost(h string) error {
 		return badInput("invalid --allow-host %q: want a host name such as example.com or *.example.com", h)
 	}
 	return nil
+}
+
+// UpstreamPolicy loosens the gate's ref policy for one upstream
+// (--upstream-policy NAME=force[,delete]): Force lets pushes rewrite the
+// default branch and move tags, Delete lets them delete refs.
+type UpstreamPolicy struct {
+	Force, Delete bool
+}
+
+// ParseUpstreamPolicy parses one --upstream-policy NAME=force[,delete].
+func ParseUpstreamPolicy(s string) (string, UpstreamPolicy, error) {
+	name, words, ok := strings.Cut(s, "=")
+	if !ok || name == "" || words == "" {
+		return "", UpstreamPolicy{}, badInput("invalid --upstream-policy %q: want NAME=force, NAME=delete or NAME=force,delete", s)
+	}
+	var p UpstreamPolicy
+	for _, w := range strings.Split(words, ",") {
+		switch {
+		case w == "force" && !p.Force:
+			p.Force = true
+		case w == "delete" && !p.Delete:
+			p.Delete = true
+		default:
+			return "", UpstreamPolicy{}, badInput("invalid --upstream-policy %q: %q is not force or delete (each at most once)", s, w)
+		}
+	}
+	return name, p, nil
+}
+
+// upstreamPolicies parses every --upstream-policy; each names an --upstream,
+// once.
+func upstreamPolicies(flags []string, ups []Upstream) (map[string]UpstreamPolicy, error) {
+	out := map[string]UpstreamPolicy{}
+	for _, s := range flags {
+		name, p, err := ParseUpstreamPolicy(s)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := out[name]; dup {
+			return nil, badInput("invalid --upstream-policy %q: %s given twice", s, name)
+		}
+		if !slices.ContainsFunc(ups, func(u Upstream) bool { return u.Name == name }) {
+			return nil, badInput("invalid --upstream-policy %q: no --upstream named %s", s, name)
+		}
+		out[name] = p
+	}
+	return out, nil
 }

@@ -82,3 +82,66 @@ func FuzzParseUpstream(f *testing.F) {
 		}
 	})
 }
+
+func TestParseUpstreamPolicy(t *testing.T) {
+	for in, want := range map[string]UpstreamPolicy{
+		"origin=force":        {Force: true},
+		"origin=delete":       {Delete: true},
+		"origin=force,delete": {Force: true, Delete: true},
+		"origin=delete,force": {Force: true, Delete: true},
+	} {
+		name, got, err := ParseUpstreamPolicy(in)
+		if err != nil || name != "origin" || got != want {
+			t.Errorf("ParseUpstreamPolicy(%q) = %q, %+v, %v; want origin, %+v", in, name, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"origin":             "want NAME=force",
+		"=force":             "want NAME=force",
+		"origin=":            "want NAME=force",
+		"origin=push":        `"push" is not force or delete`,
+		"origin=force,":      `"" is not force or delete`,
+		"origin=force,force": `"force" is not force or delete (each at most once)`,
+		"origin=FORCE":       `"FORCE" is not force or delete`,
+	} {
+		_, _, err := ParseUpstreamPolicy(in)
+		var ie *InputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseUpstreamPolicy(%q) = %v, want an InputError with %q", in, err, want)
+		}
+	}
+}
+
+// TestUpstreamPolicyReachesTheSpec: --upstream-policy sets the named
+// upstream's policy in the bundle's spec and leaves the others strict; it
+// must name an --upstream, once.
+func TestUpstreamPolicyReachesTheSpec(t *testing.T) {
+	o := Options{Backend: Docker, Name: "p", SmolvmNet: NetAuto, AgentImage: "a", BundleImage: "b",
+		Upstreams:        []string{"app=https://github.com/acme/app.git", "lib=https://github.com/acme/lib.git"},
+		UpstreamPolicies: []string{"app=force,delete"},
+		AgentLimits:      DefaultAgentLimits(), BundleLimits: DefaultBundleLimits()}
+	getenv := func(string) (string, bool) { return "", false }
+	p, err := Prepare(o, getenv, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups := p.Bundle.Spec.Upstreams
+	if len(ups) != 2 || !ups[0].AllowForce || !ups[0].AllowDelete || ups[1].AllowForce || ups[1].AllowDelete {
+		t.Errorf("spec upstreams = %+v, want app loosened, lib strict", ups)
+	}
+	if !strings.Contains(string(p.Bundle.Spec.Marshal()), `"allow_force": true`) {
+		t.Errorf("spec:\n%s", p.Bundle.Spec.Marshal())
+	}
+	for flags, want := range map[string]string{
+		"nope=force":           "no --upstream named nope",
+		"app=force app=delete": "app given twice",
+		"lib=rewrite":          `"rewrite" is not force or delete`,
+	} {
+		o.UpstreamPolicies = strings.Fields(flags)
+		_, err := Prepare(o, getenv, "x")
+		var ie *InputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), want) {
+			t.Errorf("--upstream-policy %s: %v, want an InputError with %q", flags, err, want)
+		}
+	}
+}

@@ -43,6 +43,9 @@ type Options struct {
 	BundleImage    string
 	Env            []string // KEY[=VALUE]
 	SmolvmNet      string
+
+	// UpstreamPolicies loosen the gate's ref policy: NAME=force[,delete].
+	UpstreamPolicies []string
 	// AgentLimits and BundleLimits are the resource limit flags.
 	AgentLimits  LimitOptions
 	BundleLimits LimitOptions
@@ -366,9 +369,13 @@ func (p *Plan) bundleCredentials(o Options, spec *bundle.Spec) ([]provision.File
 		}
 		creds[name] = path
 	}
+	policies, err := upstreamPolicies(o.UpstreamPolicies, p.Upstreams)
+	if err != nil {
+		return nil, err
+	}
 	var files []provision.File
 	for _, u := range p.Upstreams {
-		bu := bundle.Upstream{Name: u.Name, URL: u.URL}
+		bu := bundle.Upstream{Name: u.Name, URL: u.URL, AllowForce: policies[u.Name].Force, AllowDelete: policies[u.Name].Delete}
 		if path, ok := creds[u.Name]; ok {
 			bu.Credential = bundle.CredentialDir + "/" + u.Name
 			files = append(files, provision.File{Path: bu.Credential, Mode: 0o600, Source: path})
