@@ -53,18 +53,12 @@ func (p paths) caDir() string                { return filepath.Join(p.RunDir, "p
 func (p paths) caCert() string               { return filepath.Join(p.caDir(), "ca.pem") }
 func (p paths) caKey() string                { return filepath.Join(p.caDir(), "ca-key.pem") }
 
-// hookLog is git-gate's log: git daemon discards its access hook's stderr.
-func (p paths) hookLog() string { return filepath.Join(p.RunDir, "git-gate.log") }
-
 // gateStateDir is git-gate's own state (its logs, locks), owned by the
 // gate's user.
 func (p paths) gateStateDir() string { return filepath.Join(p.RunDir, "git-gate") }
 
 // listenPath records the address the daemons listen on (bundle.ListenPath).
 func (p paths) listenPath() string { return filepath.Join(p.RunDir, "listen-address") }
-
-// accessHookPath is the script git daemon runs as --access-hook.
-func (p paths) accessHookPath() string { return filepath.Join(p.RunDir, "git-access-hook") }
 
 // repoPath is the gate's bare repository of an upstream.
 func (p paths) repoPath(upstream string) string {
@@ -100,7 +94,7 @@ type initConfig struct {
 	// Directories the init hands to the daemons' users.
 	credentialDir, superviseDir, decisionsDir string
 	// ports are the TCP ports each daemon must accept on (127.0.0.1) to be ready;
-	// git daemon is also told to listen on ports[bundle.GitGate].
+	// git-gate's front is also told to listen on ports[bundle.GitGate].
 	ports        map[string]int
 	grace        time.Duration
 	readyTimeout time.Duration

@@ -42,7 +42,7 @@ type proc struct {
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 
 // signalGroup signals the daemon's whole process group (it was started as
-// its leader), so git daemon's connection children stop with it.
+// its leader), so git-gate's connection children stop with it.
 func (p *proc) signalGroup(sig syscall.Signal) error {
 	if p.pid() <= 1 {
 		return fmt.Errorf("signal %s: refusing pid %d", p.name, p.pid()) // kill(-1) would hit everything
