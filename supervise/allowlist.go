@@ -2,9 +2,7 @@ package supervise
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,61 +10,6 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bundle"
 )
-
-// NormalizeHost checks that s is a bare hostname (no scheme, port, path or
-// wildcard; at least two labels) and returns it lowercased, without a
-// trailing dot.
-func NormalizeHost(s string) (string, error) {
-	h := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
-	if h == "" {
-		return "", errors.New("host is empty")
-	}
-	if strings.ContainsAny(h, ":/*?#@ ") {
-		return "", fmt.Errorf("host %q: want a bare hostname such as example.com (no scheme, port, path or wildcard)", s)
-	}
-	if len(h) > 253 {
-		return "", fmt.Errorf("host %q: longer than 253 characters", s)
-	}
-	labels := strings.Split(h, ".")
-	if len(labels) < 2 {
-		return "", fmt.Errorf("host %q: want a fully qualified name such as example.com", s)
-	}
-	for _, l := range labels {
-		if !validLabel(l) {
-			return "", fmt.Errorf("host %q: invalid label %q", s, l)
-		}
-	}
-	return h, nil
-}
-
-func validLabel(l string) bool {
-	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-		return false
-	}
-	for _, c := range l {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// HostOfURL returns the normalized host of a blocked URL. A URL without a
-// scheme is read as https.
-func HostOfURL(raw string) (string, error) {
-	s := strings.TrimSpace(raw)
-	if !strings.Contains(s, "://") {
-		s = "https://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("url %q: %w", raw, err)
-	}
-	if u.Hostname() == "" {
-		return "", fmt.Errorf("url %q: no host", raw)
-	}
-	return NormalizeHost(u.Hostname())
-}
 
 // Allowlist is pipelock's allowlist in the bundle: the launch's hosts (from
 // the spec) plus the hosts supervise approved. Apply re-renders pipelock's

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/urfave/cli/v2"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
@@ -42,26 +44,36 @@ func TestMain(m *testing.M) {
 // testOptions keep the tests fast.
 var testOptions = Options{Deadline: 300 * time.Millisecond, Heartbeat: 50 * time.Millisecond, Poll: 10 * time.Millisecond}
 
-// fixture is a bundle in a temp dir: store, spec, pipelock config and pid.
+// fixture is a bundle in a temp dir: store (requests and decisions), spec,
+// pipelock config and pid.
 type fixture struct {
-	dir       string
-	allowlist Allowlist
+	dir, decisions string
+	spec           bundle.Spec
+	allowlist      Allowlist
 }
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	dir := t.TempDir()
-	f := fixture{dir: filepath.Join(dir, "supervise"), allowlist: Allowlist{
-		SpecPath:   filepath.Join(dir, "bundle.json"),
-		ConfigPath: filepath.Join(dir, "pipelock.yaml"),
-		PidPath:    filepath.Join(dir, "pipelock.pid"),
-	}}
-	spec := bundle.Spec{Bottle: "b1", Daemons: []string{bundle.Pipelock, bundle.Supervise},
-		AllowHosts: bundle.AllowHosts([]string{"launch.example"})}
-	write(t, f.allowlist.SpecPath, string(spec.Marshal()))
-	write(t, f.allowlist.ConfigPath, string(bundle.PipelockConfig(spec.AllowHosts)))
+	f := fixture{dir: filepath.Join(dir, "supervise"), decisions: filepath.Join(dir, "supervise-decisions"),
+		spec: bundle.Spec{Bottle: "b1", Daemons: []string{bundle.Pipelock, bundle.Supervise},
+			AllowHosts: bundle.AllowHosts([]string{"launch.example"})},
+		allowlist: Allowlist{
+			SpecPath:   filepath.Join(dir, "bundle.json"),
+			ConfigPath: filepath.Join(dir, "pipelock.yaml"),
+			PidPath:    filepath.Join(dir, "pipelock.pid"),
+			ListenPath: filepath.Join(dir, "listen-address"),
+		}}
+	write(t, f.allowlist.ListenPath, "127.0.0.1\n")
+	write(t, f.allowlist.SpecPath, string(f.spec.Marshal()))
+	write(t, f.allowlist.ConfigPath, string(f.pipelockConfig()))
 	write(t, f.allowlist.PidPath, strconv.Itoa(os.Getpid())+"\n")
 	return f
+}
+
+// pipelockConfig is pipelock's config for the fixture's spec plus approved.
+func (f fixture) pipelockConfig(approved ...string) []byte {
+	return bundle.PipelockFor(f.spec, "127.0.0.1", approved)
 }
 
 func write(t *testing.T, path, content string) {
@@ -73,11 +85,17 @@ func write(t *testing.T, path, content string) {
 
 func (f fixture) store(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(f.dir)
+	s, err := open(f.dir, f.decisions, discardLog())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// discardLog is a logger whose output nobody reads.
+func discardLog() logrus.FieldLogger {
+	l, _ := logtest.NewNullLogger()
+	return l
 }
 
 // operator runs an in-bundle operator command (`sidecar supervise VERB…`)
@@ -94,8 +112,9 @@ func (f fixture) operator(t *testing.T, args ...string) (string, error) {
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	argv := append([]string{"claude-bottle", "sidecar", "supervise",
-		"--dir", f.dir, "--spec", f.allowlist.SpecPath,
-		"--pipelock-config", f.allowlist.ConfigPath, "--pipelock-pid", f.allowlist.PidPath}, args...)
+		"--dir", f.dir, "--decisions-dir", f.decisions, "--spec", f.allowlist.SpecPath,
+		"--pipelock-config", f.allowlist.ConfigPath, "--pipelock-pid", f.allowlist.PidPath,
+		"--listen-file", f.allowlist.ListenPath}, args...)
 	err := app.Run(argv)
 	return out.String(), err
 }
@@ -225,6 +244,10 @@ func receive(t *testing.T, ch <-chan result) result {
 		t.Fatal("call never returned")
 		return result{}
 	}
+}
+
+func toolCall(tool string, args map[string]any) *mcp.CallToolParams {
+	return &mcp.CallToolParams{Name: tool, Arguments: args}
 }
 
 func egress(host string) map[string]any {

@@ -3,7 +3,6 @@ package supervise
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/display"
 )
 
 // idPattern is a request ID: r1, r2, …
@@ -32,7 +32,8 @@ func SidecarCommand() *cli.Command {
 		Name:  bundle.Supervise,
 		Usage: "supervise MCP server and operator commands (inside the bundle)",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dir", Value: bundle.SuperviseDir, Usage: "store directory (audit log)"},
+			&cli.StringFlag{Name: "dir", Value: bundle.SuperviseDir, Usage: "the daemon's store directory (requests, timeouts, deliveries)"},
+			&cli.StringFlag{Name: "decisions-dir", Value: bundle.SuperviseDecisionsDir, Usage: "the operator's store directory (approvals, denials; only root writes it)"},
 			&cli.StringFlag{Name: "spec", Value: bundle.SpecPath, Usage: "bundle spec (the launch's allowlist)"},
 			&cli.StringFlag{Name: "pipelock-config", Value: bundle.PipelockConfigPath, Usage: "pipelock config to re-render"},
 			&cli.StringFlag{Name: "pipelock-pid", Value: bundle.PidPath(bundle.Pipelock), Usage: "pipelock PID file (SIGHUP reloads)"},
@@ -96,11 +97,12 @@ func serveAction(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := logrus.WithField("daemon", bundle.Supervise)
-	store, err := Open(c.String("dir"))
+	// No re-applying of approved hosts here: the daemon cannot write
+	// pipelock's config (the init renders the approvals into it at start).
+	store, err := open(c.String("dir"), c.String("decisions-dir"), log)
 	if err != nil {
 		return err
 	}
-	reapply(store, allowlistOf(c), log)
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
 		return fmt.Errorf("serve supervise: %w", err)
@@ -110,26 +112,20 @@ func serveAction(c *cli.Context) error {
 	return srv.Serve(ctx, ln)
 }
 
-// reapply puts earlier approvals back on pipelock's allowlist if the config
-// lost them (a config re-rendered from the spec); failures are logged.
-func reapply(store *Store, al Allowlist, log logrus.FieldLogger) {
-	hosts := store.ApprovedHosts()
-	if len(hosts) == 0 {
-		return
-	}
-	changed, err := al.Apply(hosts)
-	if err != nil {
-		log.WithError(err).Warn("re-apply approved hosts")
-	} else if changed {
-		log.Infof("re-applied %d approved hosts to pipelock's allowlist", len(hosts))
-	}
+// openStore opens the store of --dir and --decisions-dir; its warnings
+// (a skipped audit line) go to the command's stderr.
+func openStore(c *cli.Context) (*Store, error) {
+	log := logrus.New()
+	log.SetOutput(c.App.ErrWriter)
+	log.SetFormatter(logrus.StandardLogger().Formatter)
+	return open(c.String("dir"), c.String("decisions-dir"), log)
 }
 
 func lsAction(c *cli.Context) error {
 	if _, err := positional(c); err != nil {
 		return err
 	}
-	store, err := Open(c.String("dir"))
+	store, err := openStore(c)
 	if err != nil {
 		return err
 	}
@@ -155,7 +151,7 @@ func decideAction(c *cli.Context, approve bool) error {
 	if !idPattern.MatchString(id) {
 		return usage(c, "bad request ID %q (want r1, r2, …)", id)
 	}
-	store, err := Open(c.String("dir"))
+	store, err := openStore(c)
 	if err != nil {
 		return err
 	}
@@ -168,13 +164,9 @@ func decideAction(c *cli.Context, approve bool) error {
 		return err
 	})
 	if err != nil {
-		return cli.Exit(err.Error(), 1)
+		return cli.Exit(display.Visible(err.Error()), 1) // it quotes the agent's subject
 	}
-	msg := fmt.Sprintf("%s %s (%s %s)", r.Status, r.ID, r.Kind, oneLine(r.Subject))
-	if r.Status == StatusApproved && r.Host != "" {
-		msg += "; " + r.Host + " is on pipelock's allowlist"
-	}
-	fmt.Fprintln(c.App.Writer, msg)
+	fmt.Fprintln(c.App.Writer, decisionLine(r))
 	return nil
 }
 
@@ -189,11 +181,20 @@ func watchAction(c *cli.Context) error {
 		ctx, cancel = context.WithCancel(ctx)
 		go func() { io.Copy(io.Discard, c.App.Reader); cancel() }()
 	}
-	store, err := Open(c.String("dir"))
+	store, err := openStore(c)
 	if err != nil {
 		return err
 	}
 	return watch(ctx, store, c.App.Writer, c.Duration("poll"))
+}
+
+// decisionLine says what a decision did, with the exact host it added.
+func decisionLine(r Request) string {
+	msg := fmt.Sprintf("%s %s (%s %s)", r.Status, r.ID, r.Kind, display.Visible(r.Subject))
+	if r.Status == StatusApproved && r.Host != "" {
+		msg += "; added host " + r.Host + " to pipelock's allowlist"
+	}
+	return msg
 }
 
 // watch prints the pending requests, then every new request, until ctx ends.
@@ -224,38 +225,58 @@ func watch(ctx context.Context, store *Store, w io.Writer, poll time.Duration) e
 	}
 }
 
+// printWatchLine prints one request as tab-separated fields (none holds a
+// tab: display escapes it).
 func printWatchLine(w io.Writer, r Request) {
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.ID, stamp(r.Asked), r.Kind, oneLine(r.Subject), oneLine(r.Reason))
+	fields := []string{r.ID, stamp(r.Asked), r.Kind, hostCell(r), r.Subject, r.Reason}
+	for i, f := range fields {
+		fields[i] = display.Visible(f)
+	}
+	fmt.Fprintln(w, strings.Join(fields, "\t"))
 }
 
 func printRequests(w io.Writer, reqs []Request) error {
-	rows := [][]string{{"ID", "STATUS", "ASKED", "KIND", "SUBJECT", "REASON", "NOTE"}}
+	rows := [][]string{{"ID", "STATUS", "ASKED", "KIND", "HOST", "SUBJECT", "REASON", "NOTE"}}
 	for _, r := range reqs {
-		rows = append(rows, []string{r.ID, r.Status, stamp(r.Asked), r.Kind, r.Subject, r.Reason, r.Note})
+		rows = append(rows, []string{r.ID, r.Status, stamp(r.Asked), r.Kind, hostCell(r), r.Subject, r.Reason, r.Note})
 	}
 	return printTable(w, rows)
 }
 
+// hostCell is the host an approval adds (or added): "-" for none, and a
+// warning where approve refuses (the reason is in --json and in approve's
+// error).
+func hostCell(r Request) string {
+	switch {
+	case r.Problem != "":
+		return "(approve refuses)"
+	case r.Host == "":
+		return "-"
+	default:
+		return r.Host
+	}
+}
+
 func printEvents(w io.Writer, events []Event) error {
-	rows := [][]string{{"TIME", "EVENT", "ID", "KIND", "SUBJECT", "REASON/NOTE"}}
+	rows := [][]string{{"TIME", "EVENT", "ID", "KIND", "HOST", "SUBJECT", "REASON/NOTE"}}
 	for _, e := range events {
 		text := e.Reason
 		if e.Type != EventRequest {
 			text = e.Note
 		}
-		rows = append(rows, []string{stamp(e.Time), e.Type, e.ID, e.Kind, e.Subject, text})
+		rows = append(rows, []string{stamp(e.Time), e.Type, e.ID, e.Kind, e.Host, e.Subject, text})
 	}
 	return printTable(w, rows)
 }
 
-// printTable prints aligned columns, each cell on one line, without
-// trailing blanks.
+// printTable prints aligned columns, each cell made visible (one line, no
+// control or formatting characters), without trailing blanks.
 func printTable(w io.Writer, rows [][]string) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	for _, row := range rows {
 		for i, cell := range row {
-			row[i] = oneLine(cell)
+			row[i] = display.Visible(cell)
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
@@ -273,8 +294,9 @@ func printTable(w io.Writer, rows [][]string) error {
 	return nil
 }
 
+// printJSON prints one JSON object per line, escaped by display.
 func printJSON[T any](w io.Writer, items []T) error {
-	enc := json.NewEncoder(w)
+	enc := display.NewEncoder(w)
 	for _, it := range items {
 		if err := enc.Encode(it); err != nil {
 			return fmt.Errorf("print json: %w", err)
@@ -284,13 +306,3 @@ func printJSON[T any](w io.Writer, items []T) error {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// oneLine flattens control characters (newlines, tabs) so a table row stays one line.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-}

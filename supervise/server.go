@@ -38,7 +38,10 @@ type Options struct {
 	// Poll is how often a waiting call re-reads the store for a decision
 	// (the operator commands are another process).
 	Poll time.Duration
-	Log  logrus.FieldLogger
+	// MaxWaits caps the calls that wait at once; one more is refused at
+	// once (DefaultMaxWaits).
+	MaxWaits int
+	Log      logrus.FieldLogger
 }
 
 func (o Options) withDefaults() Options {
@@ -50,6 +53,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Poll <= 0 {
 		o.Poll = DefaultPoll
+	}
+	if o.MaxWaits <= 0 {
+		o.MaxWaits = DefaultMaxWaits
 	}
 	if o.Log == nil {
 		l := logrus.New()
@@ -66,6 +72,8 @@ type Server struct {
 	log   logrus.FieldLogger
 	mcp   *mcp.Server
 	now   func() time.Time
+	calls inflight      // calls over HTTP, by JSON-RPC ID
+	waits chan struct{} // one token per waiting call (MaxWaits)
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -74,7 +82,8 @@ type Server struct {
 // NewServer builds the MCP server and registers its tools.
 func NewServer(store *Store, opts Options) *Server {
 	opts = opts.withDefaults()
-	s := &Server{store: store, opts: opts, log: opts.Log, now: func() time.Time { return time.Now().UTC() }, stop: make(chan struct{})}
+	s := &Server{store: store, opts: opts, log: opts.Log, now: func() time.Time { return time.Now().UTC() },
+		waits: make(chan struct{}, opts.MaxWaits), stop: make(chan struct{})}
 	// No ServerOptions.KeepAlive: a client that does not answer pings would
 	// have its session closed, in-flight call and all. Waiting calls are kept
 	// alive with progress notifications and SSE comments instead.
@@ -92,14 +101,21 @@ func (s *Server) MCP() *mcp.Server { return s.mcp }
 // Handler serves MCP over Streamable HTTP on any path.
 //
 // Stateless: nothing the server needs lives in an MCP session, so a
-// restarted server serves clients of the old one without a new initialize,
-// and with protocol 2026-07-28 a dropped HTTP request cancels its call.
-// The DNS-rebinding guard stays on: the agent reaches the bundle on its
-// network address, never on the bundle's loopback.
+// restarted server serves clients of the old one without a new initialize.
+// In front of the SDK: the Host and Origin check (guardHosts), the body
+// limit and the tracking of calls that ends a wait when its request ends
+// or is cancelled (track), the keep-alive comments (keepAlive).
 func (s *Server) Handler() http.Handler {
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp },
-		&mcp.StreamableHTTPOptions{Stateless: true, PropagateRequestCancellation: true})
-	return keepAlive(h, s.opts.Heartbeat)
+		&mcp.StreamableHTTPOptions{
+			Stateless:                    true,
+			PropagateRequestCancellation: true, // protocol 2026-07-28: the SDK ends the call with its POST too
+			MaxRequestBodyBytes:          MaxBody,
+			// guardHosts replaces the SDK's guard, which only checks requests
+			// that arrive on loopback, and then wants a loopback Host.
+			DisableLocalhostProtection: true,
+		})
+	return guardHosts(s.track(keepAlive(h, s.opts.Heartbeat)), s.log)
 }
 
 // Close ends every waiting call (their requests stay pending in the store).
@@ -130,11 +146,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // wait blocks until r is decided, the deadline passes, the call is
-// cancelled or the server closes. The SDK does not cancel a call when its
-// HTTP connection drops (older protocols), hence the call's own deadline.
+// cancelled (by the SDK, by the end of its HTTP request or by a
+// notifications/cancelled in another POST) or the server closes. At most
+// MaxWaits calls wait at once.
 func (s *Server) wait(ctx context.Context, req *mcp.CallToolRequest, r Request) (Answer, error) {
 	if !r.Pending() {
 		return s.deliver(r), nil
+	}
+	select {
+	case s.waits <- struct{}{}:
+		defer func() { <-s.waits }()
+	default:
+		return Answer{}, fmt.Errorf("%d calls are already waiting for the operator, supervise's limit is %d; %s stays pending: call again once one of them is answered",
+			s.opts.MaxWaits, s.opts.MaxWaits, r.ID)
+	}
+	if hctx, ok := callContext(ctx); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(hctx, cancel)()
 	}
 	start := s.now()
 	deadline := time.NewTimer(s.opts.Deadline)

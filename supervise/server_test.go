@@ -2,6 +2,7 @@ package supervise
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -220,6 +221,8 @@ func TestBadArguments(t *testing.T) {
 		{ToolRequestEgress, egress("example.org:443"), "bare hostname"},
 		{ToolRequestEgress, map[string]any{"reason": "x"}, "host"},
 		{ToolReportBlock, map[string]any{"url": "https:///nohost", "reason": "x"}, "no host"},
+		// Finding 4: ls showed pypi.org, approve added evil-exfil.com.
+		{ToolReportBlock, map[string]any{"url": "https://pypi.org@evil-exfil.com/simple/", "reason": "pip"}, "userinfo"},
 		{ToolRequestCapability, map[string]any{"description": "  "}, "empty"},
 	} {
 		res := call(cs, &mcp.CallToolParams{Name: c.tool, Arguments: c.args})
@@ -229,6 +232,53 @@ func TestBadArguments(t *testing.T) {
 	}
 	if reqs := f.store(t).Requests(); len(reqs) != 0 {
 		t.Errorf("bad arguments queued %+v", reqs)
+	}
+}
+
+// TestFieldLimits: each field of the agent's has a cap, and a refusal
+// names it; nothing is queued (finding 7).
+func TestFieldLimits(t *testing.T) {
+	f := newFixture(t)
+	cs, _ := serve(t, NewServer(f.store(t), testOptions), nil)
+	long := func(n int) string { return strings.Repeat("a", n) }
+	for _, c := range []struct {
+		tool string
+		args map[string]any
+		want string
+	}{
+		{ToolRequestEgress, map[string]any{"host": long(MaxHost-3) + ".org", "reason": "x"}, "host is 254 bytes long; supervise's limit is 253"},
+		{ToolRequestEgress, map[string]any{"host": "a.example.org", "reason": long(MaxReason + 1)}, "reason is 2049 bytes long; supervise's limit is 2048"},
+		{ToolReportBlock, map[string]any{"url": "https://a.example.org/" + long(MaxURL), "reason": "x"}, "supervise's limit is 2048"},
+		{ToolReportBlock, map[string]any{"url": "https://a.example.org/", "reason": long(MaxReason + 1)}, "reason is 2049 bytes"},
+		{ToolRequestCapability, map[string]any{"description": long(MaxDescription + 1)}, "description is 4097 bytes long; supervise's limit is 4096"},
+	} {
+		res := call(cs, toolCall(c.tool, c.args))
+		if res.err == nil || !strings.Contains(res.err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error with %q", c.tool, res.err, c.want)
+		}
+	}
+	if reqs := f.store(t).Requests(); len(reqs) != 0 {
+		t.Errorf("over-long fields queued %d requests", len(reqs))
+	}
+	// At the limits, a request is queued.
+	res := call(cs, toolCall(ToolRequestCapability, map[string]any{"description": long(MaxDescription)}))
+	if res.err != nil || res.answer.Decision != DecisionTimeout {
+		t.Errorf("a description of %d bytes: %+v", MaxDescription, res)
+	}
+}
+
+// TestBodyLimit: a body over MaxBody gets 413 with a message naming the
+// limit (it was 4 MiB, the SDK's default).
+func TestBodyLimit(t *testing.T) {
+	f := newFixture(t)
+	url, _ := serveURL(t, NewServer(f.store(t), testOptions))
+	body := rpcCall(t, 1, ToolRequestCapability, map[string]any{"description": strings.Repeat("x", MaxBody)})
+	status, msg := mustPost(t, url, body, nil)
+	if status != http.StatusRequestEntityTooLarge || !strings.Contains(msg, "larger than 65536 bytes (supervise's limit)") {
+		t.Errorf("%d bytes: %d %q", len(body), status, msg)
+	}
+	if reqs := f.store(t).Requests(); len(reqs) != 0 {
+		t.Errorf("an oversized body queued %+v", reqs)
 	}
 }
 

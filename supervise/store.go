@@ -1,16 +1,14 @@
 package supervise
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/sirupsen/logrus"
 )
 
 // Kinds of request, one per tool.
@@ -20,13 +18,13 @@ const (
 	KindCapability = "capability" // request_capability: anything else
 )
 
-// Event types in the audit log.
+// Event types in the audit logs.
 const (
-	EventRequest   = "request"   // the agent asked
-	EventApprove   = "approve"   // the operator approved
-	EventDeny      = "deny"      // the operator denied
-	EventTimeout   = "timeout"   // a call reached its deadline unanswered
-	EventDelivered = "delivered" // the decision reached the agent
+	EventRequest   = "request"   // the agent asked (requests log)
+	EventTimeout   = "timeout"   // a call reached its deadline unanswered (requests log)
+	EventDelivered = "delivered" // the decision reached the agent (requests log)
+	EventApprove   = "approve"   // the operator approved (decisions log)
+	EventDeny      = "deny"      // the operator denied (decisions log)
 )
 
 // Request states.
@@ -36,21 +34,24 @@ const (
 	StatusDenied   = "denied"
 )
 
-// Store file names inside the store directory.
+// Store file names inside each of the store's directories.
 const (
-	auditFile = "audit.jsonl"
-	lockFile  = "lock"
+	requestsFile  = "audit.jsonl"
+	decisionsFile = "decisions.jsonl"
+	lockFile      = "lock"
 )
 
-// Event is one line of the audit log. The log is the only state: requests
-// and their decisions are folded from it.
+// Event is one line of an audit log. The logs are the only state: requests
+// and their decisions are folded from them.
 type Event struct {
 	Time    time.Time `json:"time"`
 	Type    string    `json:"event"`
 	ID      string    `json:"id"`
 	Kind    string    `json:"kind,omitempty"`
 	Subject string    `json:"subject,omitempty"`
-	// Host is the host an approval adds to the allowlist ("" for capabilities).
+	// Host is, on a request, the host the daemon derived from the subject;
+	// on an approval, the host it added to the allowlist, derived again by
+	// the operator command ("" for capabilities).
 	Host   string `json:"host,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	Note   string `json:"note,omitempty"`
@@ -58,10 +59,17 @@ type Event struct {
 
 // Request is one request of the agent and what became of it.
 type Request struct {
-	ID      string    `json:"id"`
-	Kind    string    `json:"kind"`
-	Subject string    `json:"subject"`
-	Host    string    `json:"host,omitempty"`
+	ID      string `json:"id"`
+	Kind    string `json:"kind"`
+	Subject string `json:"subject"`
+	// Host is the host an approval adds to pipelock's allowlist (or added):
+	// derived from the subject here, never taken from the daemon's record
+	// alone. "" for capabilities, and when Problem is set.
+	Host string `json:"host,omitempty"`
+	// Problem says why the request cannot be approved: its subject has no
+	// valid host, or the daemon recorded a host other than the subject's
+	// (a daemon that lies), or its log no longer matches the decision.
+	Problem string    `json:"problem,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
 	Asked   time.Time `json:"asked"`
 	Status  string    `json:"status"`
@@ -79,34 +87,58 @@ type Ask struct {
 	Kind, Subject, Host, Reason string
 }
 
-// Store is supervise's state on disk: an append-only JSONL audit log in a
-// directory, shared by the server and the operator commands (separate
-// processes). Writers hold an flock on the directory's lock file; readers
-// need no lock, they consume complete lines only.
-type Store struct {
-	dir string
-
-	mu       sync.Mutex
-	offset   int64
-	events   []Event
-	requests []Request
-	byID     map[string]int
+// record is a request as the daemon recorded it.
+type record struct {
+	Event
+	delivered bool
 }
 
-// Open opens (creating if needed) the store in dir and reads its log.
-func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("open supervise store: %w", err)
+// Store is supervise's state on disk: two append-only JSONL audit logs in
+// two directories. The requests log (requests, timeouts, deliveries) is the
+// daemon's: in the bundle it runs as its own user and owns that directory.
+// The decisions log is the operator commands': they run as root, and the
+// daemon can only read it. So a compromised daemon can invent requests but
+// cannot approve one: a decision found in the requests log is ignored, and
+// the host an approval adds is derived again from the request's subject.
+//
+// The daemon and the operator commands are separate processes. Writers hold
+// an flock on their log directory's lock file; readers need no lock, they
+// consume complete lines only.
+type Store struct {
+	log logrus.FieldLogger
+
+	mu        sync.Mutex
+	requests  auditLog
+	decisions auditLog
+	reqEvents []Event // the requests log's events, in order
+	decEvents []Event // the decisions log's events, in order
+	records   []record
+	byID      map[string]int // index in records; a repeated ID: the latest
+	decided   map[string]int // index in decEvents of the first decision on each ID
+}
+
+// Open opens the store: the requests log in requestsDir, the decisions log
+// in decisionsDir, and reads both. A missing directory reads as empty; the
+// first write to a log creates its directory (requests 0700, decisions
+// 0755, decisions file 0644), so a reader never creates one. In the bundle
+// the init (root) creates both, and the daemon must not own the decisions.
+func Open(requestsDir, decisionsDir string) (*Store, error) {
+	return open(requestsDir, decisionsDir, logrus.StandardLogger())
+}
+
+func open(requestsDir, decisionsDir string, log logrus.FieldLogger) (*Store, error) {
+	s := &Store{
+		log:       log,
+		requests:  auditLog{dir: requestsDir, name: requestsFile, mode: 0o600, dirMode: 0o700, types: []string{EventRequest, EventTimeout, EventDelivered}},
+		decisions: auditLog{dir: decisionsDir, name: decisionsFile, mode: 0o644, dirMode: 0o755, types: []string{EventApprove, EventDeny}},
+		byID:      map[string]int{},
+		decided:   map[string]int{},
 	}
-	s := &Store{dir: dir, byID: map[string]int{}}
 	if err := s.Refresh(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
-
-// Dir is the store's directory.
-func (s *Store) Dir() string { return s.dir }
 
 // Refresh reads the events other processes appended since the last read.
 func (s *Store) Refresh() error {
@@ -116,61 +148,88 @@ func (s *Store) Refresh() error {
 }
 
 func (s *Store) refreshLocked() error {
-	f, err := os.Open(filepath.Join(s.dir, auditFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+	reqs, err := s.requests.read(s.log)
 	if err != nil {
-		return fmt.Errorf("read audit log: %w", err)
+		return err
 	}
-	defer f.Close()
-	if _, err := f.Seek(s.offset, io.SeekStart); err != nil {
-		return fmt.Errorf("read audit log: %w", err)
+	for _, e := range reqs {
+		s.applyRequestEvent(e)
 	}
-	data, err := io.ReadAll(f)
+	decs, err := s.decisions.read(s.log)
 	if err != nil {
-		return fmt.Errorf("read audit log: %w", err)
+		return err
 	}
-	for {
-		line, rest, ok := bytes.Cut(data, []byte{'\n'})
-		if !ok {
-			return nil // a partial last line is read next time
+	for _, e := range decs {
+		if _, ok := s.decided[e.ID]; !ok {
+			s.decided[e.ID] = len(s.decEvents)
 		}
-		s.offset += int64(len(line)) + 1
-		data = rest
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+		s.decEvents = append(s.decEvents, e)
+	}
+	return nil
+}
+
+// applyRequestEvent folds one event of the requests log in.
+func (s *Store) applyRequestEvent(e Event) {
+	if e.Type == EventRequest && !idPattern.MatchString(e.ID) {
+		s.log.Warnf("supervise store: skipping a request with a bad ID %q", e.ID)
+		return
+	}
+	s.reqEvents = append(s.reqEvents, e)
+	switch e.Type {
+	case EventRequest:
+		s.byID[e.ID] = len(s.records)
+		s.records = append(s.records, record{Event: e})
+	case EventDelivered:
+		if i, ok := s.byID[e.ID]; ok {
+			s.records[i].delivered = true
 		}
-		var e Event
-		if err := json.Unmarshal(line, &e); err != nil {
-			return fmt.Errorf("read audit log at byte %d: %w", s.offset-int64(len(line))-1, err)
-		}
-		s.apply(e)
 	}
 }
 
-// apply folds one event into the state.
-func (s *Store) apply(e Event) {
-	s.events = append(s.events, e)
-	if e.Type == EventRequest {
-		s.byID[e.ID] = len(s.requests)
-		s.requests = append(s.requests, Request{
-			ID: e.ID, Kind: e.Kind, Subject: e.Subject, Host: e.Host,
-			Reason: e.Reason, Asked: e.Time, Status: StatusPending,
-		})
-		return
+// view is the request of records[i] with its decision.
+func (s *Store) view(i int) Request {
+	rec := s.records[i]
+	r := Request{ID: rec.ID, Kind: rec.Kind, Subject: rec.Subject, Reason: rec.Reason,
+		Asked: rec.Time, Status: StatusPending, Delivered: rec.delivered}
+	di, decided := s.decided[rec.ID]
+	var d Event
+	if decided {
+		d = s.decEvents[di]
 	}
-	i, ok := s.byID[e.ID]
-	if !ok {
-		return
+	switch {
+	case decided && (d.Kind != rec.Kind || d.Subject != rec.Subject):
+		r.Problem = fmt.Sprintf("decided %s on %s %q, but the requests log now says %s %q (rewritten)",
+			d.Type, d.Kind, d.Subject, rec.Kind, rec.Subject)
+	case decided:
+		r.Status, r.Note, r.Decided = statusOf(d.Type), d.Note, d.Time
+		r.Host = d.Host
+	default:
+		r.Host, r.Problem = approvalHost(rec.Event)
 	}
-	r := &s.requests[i]
-	switch e.Type {
-	case EventApprove, EventDeny:
-		r.Status, r.Note, r.Decided = statusOf(e.Type), e.Note, e.Time
-	case EventDelivered:
-		r.Delivered = true
+	return r
+}
+
+// approvalHost derives the host an approval of a request adds from its kind
+// and subject, as the tools did; a record whose host differs was not written
+// by the tools, and is not approved.
+func approvalHost(rec Event) (host, problem string) {
+	var err error
+	switch rec.Kind {
+	case KindEgress:
+		host, err = NormalizeHost(rec.Subject)
+	case KindBlock:
+		host, err = HostOfURL(rec.Subject)
+	case KindCapability:
+	default:
+		return "", fmt.Sprintf("unknown kind %q", rec.Kind)
 	}
+	if err != nil {
+		return "", fmt.Sprintf("the subject has no valid host: %v", err)
+	}
+	if host != rec.Host {
+		return "", fmt.Sprintf("the daemon recorded host %q, but the subject's host is %q", rec.Host, host)
+	}
+	return host, ""
 }
 
 func statusOf(eventType string) string {
@@ -184,14 +243,20 @@ func statusOf(eventType string) string {
 func (s *Store) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
+	out := make([]Request, len(s.records))
+	for i := range s.records {
+		out[i] = s.view(i)
+	}
+	return out
 }
 
-// Events returns the audit log, oldest first.
+// Events returns both audit logs merged in time order.
 func (s *Store) Events() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Event(nil), s.events...)
+	out := append(append([]Event(nil), s.reqEvents...), s.decEvents...)
+	slices.SortStableFunc(out, func(a, b Event) int { return a.Time.Compare(b.Time) })
+	return out
 }
 
 // Get returns the request with the given ID.
@@ -202,10 +267,11 @@ func (s *Store) Get(id string) (Request, bool) {
 	if !ok {
 		return Request{}, false
 	}
-	return s.requests[i], true
+	return s.view(i), true
 }
 
-// ApprovedHosts are the hosts of every approved request, in approval order.
+// ApprovedHosts are the hosts of every approval, in approval order. They
+// come from the decisions log alone: nothing the daemon writes adds one.
 func (s *Store) ApprovedHosts() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -214,9 +280,9 @@ func (s *Store) ApprovedHosts() []string {
 
 func (s *Store) approvedHostsLocked() []string {
 	var hosts []string
-	for _, r := range s.requests {
-		if r.Status == StatusApproved && r.Host != "" {
-			hosts = append(hosts, r.Host)
+	for i, e := range s.decEvents {
+		if s.decided[e.ID] == i && e.Type == EventApprove && e.Host != "" {
+			hosts = append(hosts, e.Host)
 		}
 	}
 	return hosts
@@ -226,21 +292,25 @@ func (s *Store) approvedHostsLocked() []string {
 // latest request of that kind and subject that is pending, or decided while
 // nobody was waiting (its decision not yet delivered). So an agent that calls
 // again after a timeout or a server restart waits on the same ID, and gets a
-// decision the operator made in between.
+// decision the operator made in between. A new request beyond MaxPending
+// pending ones is refused.
 func (s *Store) Ask(a Ask, now time.Time) (Request, error) {
 	var out Request
-	err := s.locked(func() error {
+	err := s.locked(&s.requests, func() error {
 		if r, ok := s.openLocked(a); ok {
 			out = r
 			return nil
 		}
-		id := "r" + strconv.Itoa(len(s.requests)+1)
+		if n := s.pendingLocked(); n >= MaxPending {
+			return fmt.Errorf("%d requests are waiting for the operator, supervise's limit is %d: wait for answers to them (or ask the operator to deny some) before asking for more", n, MaxPending)
+		}
+		id := "r" + strconv.Itoa(len(s.records)+1)
 		e := Event{Time: now, Type: EventRequest, ID: id, Kind: a.Kind,
 			Subject: a.Subject, Host: a.Host, Reason: a.Reason}
-		if err := s.appendLocked(e); err != nil {
+		if err := s.appendLocked(&s.requests, e); err != nil {
 			return err
 		}
-		out = s.requests[s.byID[id]]
+		out = s.view(s.byID[id])
 		return nil
 	})
 	if err != nil {
@@ -250,36 +320,50 @@ func (s *Store) Ask(a Ask, now time.Time) (Request, error) {
 }
 
 func (s *Store) openLocked(a Ask) (Request, bool) {
-	for i := len(s.requests) - 1; i >= 0; i-- {
-		r := s.requests[i]
-		if r.Kind != a.Kind || r.Subject != a.Subject {
+	for i := len(s.records) - 1; i >= 0; i-- {
+		if rec := s.records[i]; rec.Kind != a.Kind || rec.Subject != a.Subject {
 			continue
 		}
+		r := s.view(i)
 		return r, r.Pending() || !r.Delivered
 	}
 	return Request{}, false
 }
 
-// Decide records the operator's decision on a pending request. before runs
-// under the store's lock, before the decision is written, with the request
-// and the approved hosts including this one (on approval): a failure leaves
-// the request pending.
+func (s *Store) pendingLocked() int {
+	n := 0
+	for i := range s.records {
+		if s.view(i).Pending() {
+			n++
+		}
+	}
+	return n
+}
+
+// Decide records the operator's decision on a pending request. An approval
+// is refused when the request has a Problem; it records the host derived
+// from the subject. before runs under the decisions log's lock, before the
+// decision is written, with the request and the approved hosts including
+// this one (on approval): a failure leaves the request pending.
 func (s *Store) Decide(id string, approve bool, note string, now time.Time,
 	before func(r Request, approvedHosts []string) error) (Request, error) {
 	var out Request
-	err := s.locked(func() error {
+	err := s.locked(&s.decisions, func() error {
 		i, ok := s.byID[id]
 		if !ok {
 			return fmt.Errorf("no request %s", id)
 		}
-		r := s.requests[i]
-		if !r.Pending() {
+		r := s.view(i)
+		if _, decided := s.decided[id]; decided || !r.Pending() {
 			return fmt.Errorf("request %s is already %s", id, r.Status)
 		}
-		typ := EventDeny
+		e := Event{Time: now, Type: EventDeny, ID: id, Kind: r.Kind, Subject: r.Subject, Note: note}
 		hosts := s.approvedHostsLocked()
 		if approve {
-			typ = EventApprove
+			if r.Problem != "" {
+				return fmt.Errorf("not approving %s: %s", id, r.Problem)
+			}
+			e.Type, e.Host = EventApprove, r.Host
 			if r.Host != "" {
 				hosts = append(hosts, r.Host)
 			}
@@ -289,10 +373,10 @@ func (s *Store) Decide(id string, approve bool, note string, now time.Time,
 				return err
 			}
 		}
-		if err := s.appendLocked(Event{Time: now, Type: typ, ID: id, Note: note}); err != nil {
+		if err := s.appendLocked(&s.decisions, e); err != nil {
 			return err
 		}
-		out = s.requests[i]
+		out = s.view(i)
 		return nil
 	})
 	if err != nil {
@@ -303,28 +387,31 @@ func (s *Store) Decide(id string, approve bool, note string, now time.Time,
 
 // Delivered records that a decision reached the agent (once).
 func (s *Store) Delivered(id string, now time.Time) error {
-	return s.locked(func() error {
+	return s.locked(&s.requests, func() error {
 		i, ok := s.byID[id]
-		if !ok || s.requests[i].Delivered || s.requests[i].Pending() {
+		if !ok || s.records[i].delivered || s.view(i).Pending() {
 			return nil
 		}
-		return s.appendLocked(Event{Time: now, Type: EventDelivered, ID: id})
+		return s.appendLocked(&s.requests, Event{Time: now, Type: EventDelivered, ID: id})
 	})
 }
 
 // TimedOut records that a call for id reached its deadline unanswered.
 func (s *Store) TimedOut(id string, now time.Time) error {
-	return s.locked(func() error {
-		return s.appendLocked(Event{Time: now, Type: EventTimeout, ID: id})
+	return s.locked(&s.requests, func() error {
+		return s.appendLocked(&s.requests, Event{Time: now, Type: EventTimeout, ID: id})
 	})
 }
 
-// locked runs fn holding the store's mutex and its file lock, after catching
-// up with the log.
-func (s *Store) locked(fn func() error) error {
+// locked runs fn holding the store's mutex and l's file lock, after
+// catching up with both logs.
+func (s *Store) locked(l *auditLog, fn func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	unlock, err := lockDir(filepath.Join(s.dir, lockFile))
+	if err := l.ensureDir(); err != nil {
+		return fmt.Errorf("lock supervise store: %w", err)
+	}
+	unlock, err := lockDir(filepath.Join(l.dir, lockFile))
 	if err != nil {
 		return fmt.Errorf("lock supervise store: %w", err)
 	}
@@ -335,25 +422,10 @@ func (s *Store) locked(fn func() error) error {
 	return fn()
 }
 
-// appendLocked writes one event as one line and folds it in.
-func (s *Store) appendLocked(e Event) error {
-	line, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("append audit log: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(s.dir, auditFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("append audit log: %w", err)
-	}
-	_, err = f.Write(append(line, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("append audit log: %w", err)
+// appendLocked writes one event to l and folds it in.
+func (s *Store) appendLocked(l *auditLog, e Event) error {
+	if err := l.append(e); err != nil {
+		return err
 	}
 	return s.refreshLocked()
 }

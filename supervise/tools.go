@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/claude-bottle/claude-bottle/display"
 )
 
 // Tool names, as the agent sees them.
@@ -74,6 +76,9 @@ func (s *Server) addTools(srv *mcp.Server) {
 }
 
 func (s *Server) requestEgress(ctx context.Context, req *mcp.CallToolRequest, in EgressInput) (*mcp.CallToolResult, Answer, error) {
+	if err := errors.Join(checkLen("host", in.Host, MaxHost), checkLen("reason", in.Reason, MaxReason)); err != nil {
+		return nil, Answer{}, err
+	}
 	host, err := NormalizeHost(in.Host)
 	if err != nil {
 		return nil, Answer{}, err
@@ -82,6 +87,9 @@ func (s *Server) requestEgress(ctx context.Context, req *mcp.CallToolRequest, in
 }
 
 func (s *Server) reportBlock(ctx context.Context, req *mcp.CallToolRequest, in BlockInput) (*mcp.CallToolResult, Answer, error) {
+	if err := errors.Join(checkLen("url", in.URL, MaxURL), checkLen("reason", in.Reason, MaxReason)); err != nil {
+		return nil, Answer{}, err
+	}
 	host, err := HostOfURL(in.URL)
 	if err != nil {
 		return nil, Answer{}, err
@@ -90,6 +98,9 @@ func (s *Server) reportBlock(ctx context.Context, req *mcp.CallToolRequest, in B
 }
 
 func (s *Server) requestCapability(ctx context.Context, req *mcp.CallToolRequest, in CapabilityInput) (*mcp.CallToolResult, Answer, error) {
+	if err := checkLen("description", in.Description, MaxDescription); err != nil {
+		return nil, Answer{}, err
+	}
 	d := strings.TrimSpace(in.Description)
 	if d == "" {
 		return nil, Answer{}, errors.New("description is empty")
@@ -103,7 +114,7 @@ func (s *Server) ask(ctx context.Context, req *mcp.CallToolRequest, a Ask) (*mcp
 	if err != nil {
 		return nil, Answer{}, err
 	}
-	s.log.WithFields(map[string]any{"id": r.ID, "kind": r.Kind, "subject": r.Subject}).Info("request waiting for the operator")
+	s.log.WithFields(map[string]any{"id": r.ID, "kind": r.Kind, "subject": display.Visible(r.Subject)}).Info("request waiting for the operator")
 	ans, err := s.wait(ctx, req, r)
 	if err != nil {
 		return nil, Answer{}, err
