@@ -65,7 +65,8 @@ func (a Allowlist) Apply(approved []string) (changed bool, err error) {
 	if have, err := os.ReadFile(a.ConfigPath); err == nil && bytes.Equal(have, want) {
 		return false, nil
 	}
-	if err := writeAtomic(a.ConfigPath, want, 0o600); err != nil {
+	// 0644: pipelock reads it as its own user; there is no secret in it.
+	if err := writeAtomic(a.ConfigPath, want, 0o644); err != nil {
 		return false, fmt.Errorf("write pipelock config: %w", err)
 	}
 	if err := a.Reload(); err != nil {
