@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +28,15 @@ func TestBadInputRunsNothing(t *testing.T) {
 	skill := filepath.Join(dir, "skill")
 	must(t, os.MkdirAll(skill, 0o755))
 	long := strings.Repeat("a", 64)
+	dangling := filepath.Join(dir, "dangling")
+	must(t, os.Symlink(filepath.Join(dir, "gone"), dangling))
+	fifo := filepath.Join(dir, "fifo")
+	must(t, syscall.Mkfifo(fifo, 0o600))
+	bigPrompt := filepath.Join(dir, "prompt-big.txt") // one argv string in the guest is at most 128 KiB
+	must(t, os.WriteFile(bigPrompt, bytes.Repeat([]byte("p"), 128<<10), 0o644))
+	bigKey := filepath.Join(dir, "key-big")
+	must(t, os.WriteFile(bigKey, bytes.Repeat([]byte("k"), 64<<10+1), 0o600))
+	ssh := []string{"launch", "--upstream", "o=ssh://git@h/a.git", "--known-hosts", file}
 
 	cases := []struct {
 		name string
@@ -47,9 +58,16 @@ func TestBadInputRunsNothing(t *testing.T) {
 		{"prompt missing", []string{"launch", "--prompt", filepath.Join(dir, "nope.txt")}, "no such file"},
 		{"prompt unreadable", []string{"launch", "--prompt", unreadable}, "permission denied"},
 		{"prompt is a dir", []string{"launch", "--prompt", dir}, "is a directory"},
+		{"prompt fifo", []string{"--dry-run", "launch", "--prompt", fifo}, "is a FIFO, not a regular file"},
+		{"prompt device", []string{"launch", "--prompt", "/dev/zero"}, "/dev/zero is a device, not a regular file"},
+		{"prompt over 128 KiB", []string{"launch", "--prompt", bigPrompt}, "one argument is at most 128 KiB"},
+		{"known hosts fifo", []string{"launch", "--known-hosts", fifo}, "invalid --known-hosts: " + fifo + " is a FIFO"},
+		{"credential fifo", append(ssh, "--git-credential", "o="+fifo), " is a FIFO, not a regular file"},
+		{"credential over 64 KiB", append(ssh, "--git-credential", "o="+bigKey), "is larger than 64 KiB"},
 		{"skill not a dir", []string{"launch", "--skill", file}, "not a directory"},
 		{"skill missing", []string{"launch", "--skill", filepath.Join(dir, "none")}, "no such file"},
 		{"skill twice", []string{"launch", "--skill", skill, "--skill", skill}, `same name "skill"`},
+		{"skill dangling link", []string{"launch", "--skill", dangling}, "no such file"},
 		{"cwd missing", []string{"launch", "--cwd", filepath.Join(dir, "none")}, "no such file"},
 		{"cwd not a repo", []string{"launch", "--cwd", notRepo}, "not the top of a git repository"},
 		{"memory not a size", []string{"launch", "--memory", "lots"}, `invalid --memory "lots"`},
@@ -90,7 +108,7 @@ func TestBadInputRunsNothing(t *testing.T) {
 			}
 			rec := &shell.Recorder{}
 			d, out, errb := testDeps(rec)
-			code := run(context.Background(), append([]string{"claude-bottle"}, c.args...), d)
+			code := runWithin(t, 5*time.Second, append([]string{"claude-bottle"}, c.args...), d)
 			if code != exitBadInput {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitBadInput, errb)
 			}
@@ -105,6 +123,22 @@ func TestBadInputRunsNothing(t *testing.T) {
 				t.Errorf("stdout: %q", out)
 			}
 		})
+	}
+}
+
+// runWithin runs the CLI and fails the test if it has not returned in
+// time: bad input must never block (a FIFO opened for reading without
+// O_NONBLOCK waits for a writer).
+func runWithin(t *testing.T, d time.Duration, args []string, dp *deps) int {
+	t.Helper()
+	done := make(chan int, 1)
+	go func() { done <- run(context.Background(), args, dp) }()
+	select {
+	case code := <-done:
+		return code
+	case <-time.After(d):
+		t.Fatalf("%q still running after %v", args, d)
+		return 0
 	}
 }
 

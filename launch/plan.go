@@ -1,7 +1,6 @@
 package launch
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -261,28 +260,16 @@ func (p *Plan) setGuest(o Options) error {
 		in.Repo = repo
 	}
 	if o.Prompt != "" {
-		if err := readable(o.Prompt); err != nil {
-			return badInput("invalid --prompt: %v", err)
+		if err := checkPrompt(o.Prompt); err != nil {
+			return err
 		}
 		in.Prompt = o.Prompt
 	}
-	names := map[string]string{}
-	for _, dir := range o.Skills {
-		fi, err := os.Stat(dir)
-		if err != nil {
-			return badInput("invalid --skill: %v", err)
-		}
-		if !fi.IsDir() {
-			return badInput("invalid --skill %s: not a directory", dir)
-		}
-		abs, _ := filepath.Abs(dir)
-		base := filepath.Base(abs)
-		if prev, dup := names[base]; dup {
-			return badInput("invalid --skill %s: same name %q as %s", dir, base, prev)
-		}
-		names[base] = dir
-		in.Skills = append(in.Skills, dir)
+	skills, err := resolveSkills(o.Skills)
+	if err != nil {
+		return err
 	}
+	in.Skills = skills
 	p.Guest = in
 	return nil
 }
@@ -307,22 +294,6 @@ func gitDir(dir string) (*provision.Repo, error) {
 		return nil, badInput("invalid --cwd %s: %v", dir, err)
 	}
 	return repo, nil
-}
-
-func readable(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s is a directory", path)
-	}
-	return nil
 }
 
 func (p *Plan) setBundle(o Options) error {
@@ -364,8 +335,8 @@ func (p *Plan) bundleCredentials(o Options, spec *bundle.Spec) ([]provision.File
 		if _, dup := creds[name]; dup {
 			return nil, badInput("invalid --git-credential %q: %s given twice", s, name)
 		}
-		if err := readable(path); err != nil {
-			return nil, badInput("invalid --git-credential %q: %v", s, err)
+		if err := checkCredential(s, path); err != nil {
+			return nil, err
 		}
 		creds[name] = path
 	}
@@ -378,7 +349,7 @@ func (p *Plan) bundleCredentials(o Options, spec *bundle.Spec) ([]provision.File
 		bu := bundle.Upstream{Name: u.Name, URL: u.URL, AllowForce: policies[u.Name].Force, AllowDelete: policies[u.Name].Delete}
 		if path, ok := creds[u.Name]; ok {
 			bu.Credential = bundle.CredentialDir + "/" + u.Name
-			files = append(files, provision.File{Path: bu.Credential, Mode: 0o600, Source: path})
+			files = append(files, provision.File{Path: bu.Credential, Mode: 0o600, Source: path, Max: provision.MaxCredentialSize})
 			delete(creds, u.Name)
 		}
 		spec.Upstreams = append(spec.Upstreams, bu)
@@ -392,11 +363,11 @@ func (p *Plan) bundleCredentials(o Options, spec *bundle.Spec) ([]provision.File
 		return nil, badInput("invalid --git-credential: no --upstream named %s", strings.Join(names, ", "))
 	}
 	if o.KnownHosts != "" {
-		if err := readable(o.KnownHosts); err != nil {
-			return nil, badInput("invalid --known-hosts: %v", err)
+		if err := checkKnownHosts(o.KnownHosts); err != nil {
+			return nil, err
 		}
 		spec.KnownHosts = bundle.KnownHostsPath
-		files = append(files, provision.File{Path: bundle.KnownHostsPath, Mode: 0o644, Source: o.KnownHosts})
+		files = append(files, provision.File{Path: bundle.KnownHostsPath, Mode: 0o644, Source: o.KnownHosts, Max: provision.MaxKnownHostsSize})
 	} else if len(files) > 0 {
 		return nil, badInput("--git-credential needs --known-hosts: upstream host keys are pinned, never trusted on first use")
 	}

@@ -97,9 +97,18 @@ func writeContent(tw *tar.Writer, path string, u User, mode fs.FileMode, b []byt
 	return err
 }
 
-// writeHostFile copies one host file with the File's owner and mode.
+// DefaultMaxSize caps a host file whose File sets no Max.
+const DefaultMaxSize = 1 << 20
+
+// writeHostFile copies one host file with the File's owner and mode. It is
+// checked again as prepare checked it (a regular file within its cap): it
+// may have been swapped since.
 func writeHostFile(tw *tar.Writer, f File) error {
-	b, err := os.ReadFile(f.Source)
+	max := f.Max
+	if max == 0 {
+		max = DefaultMaxSize
+	}
+	b, err := ReadHostFile(f.Source, max)
 	if err != nil {
 		return err
 	}
@@ -122,12 +131,12 @@ func writeTree(tw *tar.Writer, src, dst string, u User, links bool) error {
 		if rel != "." {
 			name = dst + "/" + filepath.ToSlash(rel)
 		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
 		switch {
 		case d.IsDir():
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
 			return tw.WriteHeader(header(name+"/", tar.TypeDir, u, info.Mode(), 0))
 		case d.Type()&fs.ModeSymlink != 0 && links:
 			target, err := os.Readlink(path)
@@ -138,14 +147,18 @@ func writeTree(tw *tar.Writer, src, dst string, u User, links bool) error {
 			h.Linkname = target
 			return tw.WriteHeader(h)
 		case d.Type().IsRegular():
-			return copyFile(tw, path, name, u, info)
+			return copyFile(tw, path, name, u)
 		}
 		return nil
 	})
 }
 
-func copyFile(tw *tar.Writer, path, name string, u User, info fs.FileInfo) error {
-	fh, err := os.Open(path)
+// copyFile copies one regular file of a tree. The walk saw a regular file;
+// openTreeFile makes sure it still is one (a FIFO put in its place would
+// block the open, a symlink would lead out of the tree), and the header
+// takes the size and mode of what was opened.
+func copyFile(tw *tar.Writer, path, name string, u User) error {
+	fh, info, err := openTreeFile(path)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func TestArchiveOwnersAndModes(t *testing.T) {
 	prompt := filepath.Join(dir, "p.txt")
 	os.WriteFile(prompt, []byte("do it"), 0o644)
 
-	files := Files(Inputs{Prompt: prompt, Skills: []string{skill}}, Live{CA: []byte("CERT"), CAKind: CAPipelock})
+	files := Files(Inputs{Prompt: prompt, Skills: []Skill{{Name: "review", Dir: skill}}}, Live{CA: []byte("CERT"), CAKind: CAPipelock})
 	type entry struct {
 		uid  int
 		mode int64

@@ -43,7 +43,10 @@ type File struct {
 	Mode    fs.FileMode
 	Content []byte
 	Source  string
-	Tree    bool
+	// Max caps a Source file's size (checked when the archive reads it,
+	// as at prepare); 0 means DefaultMaxSize.
+	Max  int64
+	Tree bool
 	// Git copies the host .git Source as a checkout needs it (see Repo),
 	// with Content as its config.
 	Git *Repo

@@ -4,17 +4,24 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/sirupsen/logrus"
 )
 
 // Inputs are what provisioning takes from the host, known before launch.
 type Inputs struct {
-	Repo      *Repo    // host .git the workspace is checked out of (nil without --cwd)
-	Prompt    string   // host prompt file ("" without --prompt)
-	Skills    []string // host skill directories
+	Repo      *Repo   // host .git the workspace is checked out of (nil without --cwd)
+	Prompt    string  // host prompt file ("" without --prompt)
+	Skills    []Skill // host skill directories
 	Supervise bool
+}
+
+// Skill is one --skill: the host directory, its symlinks resolved at
+// prepare (Dir), and the name it gets in the guest (the base name the user
+// gave, also when that is a symlink to a directory of another name).
+type Skill struct {
+	Name string
+	Dir  string
 }
 
 // Live are the values that exist only once the bundle runs.
@@ -35,16 +42,15 @@ func Files(in Inputs, live Live) []File {
 			Content: RenderGitconfig(live.GateHost, live.Upstreams), Show: true})
 	}
 	if in.Prompt != "" {
-		files = append(files, File{Path: PromptPath, Owner: Agent, Mode: 0o600, Source: in.Prompt})
+		files = append(files, File{Path: PromptPath, Owner: Agent, Mode: 0o600, Source: in.Prompt, Max: MaxPromptSize})
 	}
 	if len(in.Skills) > 0 {
 		files = append(files,
 			File{Path: Home + "/.claude", Owner: Agent, Mode: 0o755, Dir: true},
 			File{Path: SkillsDir, Owner: Agent, Mode: 0o755, Dir: true})
 		for _, s := range in.Skills {
-			abs, _ := filepath.Abs(s)
-			files = append(files, File{Path: SkillsDir + "/" + filepath.Base(abs), Owner: Agent,
-				Source: s, Tree: true, List: true})
+			files = append(files, File{Path: SkillsDir + "/" + s.Name, Owner: Agent,
+				Source: s.Dir, Tree: true, List: true})
 		}
 	}
 	if in.Repo != nil {

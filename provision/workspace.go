@@ -3,7 +3,6 @@ package provision
 import (
 	"archive/tar"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -97,25 +96,10 @@ func checkAlternates(dir string) error {
 	return nil
 }
 
-// readSmall reads a regular file of at most max bytes (a FIFO or a device
-// is refused before it is opened).
+// readSmall reads a regular file of at most max bytes (ReadHostFile: a
+// FIFO or a device is refused, also one swapped in after the check).
 func readSmall(path string, max int64) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, max))
+	return ReadHostFile(path, max)
 }
 
 // repoFromConfig keeps what the generated config may use from the host's.
@@ -409,7 +393,7 @@ func writeGitDir(tw *tar.Writer, f File) error {
 		if err != nil || !fi.Mode().IsRegular() {
 			continue // absent, or not a regular file: not copied
 		}
-		if err := copyFile(tw, p, f.Path+"/"+name, f.Owner, fi); err != nil {
+		if err := copyFile(tw, p, f.Path+"/"+name, f.Owner); err != nil {
 			return err
 		}
 	}
