@@ -50,6 +50,9 @@ fuzz:
 	$(GO) test ./shell -run '^$$' -fuzz FuzzQuoteRoundTrip -fuzztime $(FUZZTIME)
 	$(GO) test ./launch -run '^$$' -fuzz FuzzParsePortBinding -fuzztime $(FUZZTIME)
 	$(GO) test ./launch -run '^$$' -fuzz FuzzParseUpstream -fuzztime $(FUZZTIME)
+	$(GO) test ./sidecar -run '^$$' -fuzz FuzzReadRequest -fuzztime $(FUZZTIME)
+	$(GO) test ./display -run '^$$' -fuzz FuzzVisible -fuzztime $(FUZZTIME)
+	$(GO) test ./display -run '^$$' -fuzz FuzzJSON -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./launch/

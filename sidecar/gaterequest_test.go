@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -62,4 +63,31 @@ func TestReadRequestBounds(t *testing.T) {
 			t.Errorf("readRequest(%q): %v, want %q", raw, err, want)
 		}
 	}
+}
+
+// FuzzReadRequest: whatever a guest sends as its first pkt-line, the gate
+// keeps a served service, a non-empty name without NUL or newline, and a
+// version among the three it passes on — nothing else of the line.
+func FuzzReadRequest(f *testing.F) {
+	f.Add(pktLine("git-upload-pack /app.git\x00host=616263.attacker.tld\x00\x00version=2\x00"))
+	f.Add(pktLine("git-receive-pack /app.git\x00"))
+	f.Add([]byte("ffffgit-upload-pack /a.git"))
+	f.Add([]byte("0004"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req, err := readRequest(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		if req.service != uploadPack && req.service != receivePack {
+			t.Errorf("service %q", req.service)
+		}
+		if req.repo == "" || strings.ContainsAny(req.repo, "\x00\n") {
+			t.Errorf("repo %q", req.repo)
+		}
+		switch req.version {
+		case "", "version=0", "version=1", "version=2":
+		default:
+			t.Errorf("version %q", req.version)
+		}
+	})
 }
