@@ -3,7 +3,6 @@ package launch
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -146,46 +145,6 @@ func (b smolBackend) createArgs(s *session, image string) []string {
 	return append(a, "--", "sleep", "infinity")
 }
 
-// agentImage returns what `machine create --image` gets. A local archive is
-// used as it is. A docker image is saved to an archive once per image ID:
-// smolvm would pull a registry reference inside the guest, under the egress
-// policy, which allows no registry.
-func (b smolBackend) agentImage(ctx context.Context, s *session) (string, error) {
-	img := s.p.AgentImage
-	if isLocalImage(img) || s.CacheDir == "" {
-		return img, nil
-	}
-	var archive string
-	err := s.step("save agent image", func() error {
-		id, err := shell.Output(ctx, s.R, "docker", "image", "inspect", "--format", "{{.Id}}", img)
-		if err != nil {
-			return err
-		}
-		file, err := imageFile(id, s.p.DryRun)
-		if err != nil {
-			return err
-		}
-		dir := filepath.Join(s.CacheDir, "images")
-		archive = filepath.Join(dir, file)
-		if s.FS.Exists(archive) {
-			return nil
-		}
-		if err := s.FS.MkdirAll(dir); err != nil {
-			return err
-		}
-		// Save under a name of this launch's own: an interrupted save never
-		// becomes the cache, and concurrent launches never share a file.
-		part := archive + "." + s.p.Bottle + ".part"
-		save := shell.Cmd{Argv: []string{"docker", "save", "--output", part, img},
-			Note: []string{"agent image archive for smolvm, saved once per image ID, renamed to " + filepath.Base(archive) + " when complete"}}
-		if err := s.R.Run(ctx, save); err != nil {
-			return err
-		}
-		return s.FS.Rename(part, archive)
-	})
-	return archive, err
-}
-
 // isLocalImage follows smolvm's rule for local image sources.
 func isLocalImage(img string) bool {
 	for _, p := range []string{"/", "./", "../"} {
@@ -199,18 +158,4 @@ func isLocalImage(img string) bool {
 		}
 	}
 	return img == "-"
-}
-
-// imageFile names an image archive after the image ID.
-func imageFile(id string, dryRun bool) (string, error) {
-	hex, ok := strings.CutPrefix(strings.TrimSpace(id), "sha256:")
-	switch {
-	case !ok && dryRun:
-		hex = "IMAGE-ID"
-	case !ok || len(hex) < 16:
-		return "", fmt.Errorf("unexpected image ID %q", id)
-	default:
-		hex = hex[:16]
-	}
-	return "agent-" + hex + ".tar", nil
 }
