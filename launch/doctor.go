@@ -18,6 +18,9 @@ type Check struct {
 	OK     bool
 	Detail string
 	Fix    string
+	// Info is printed under the line when the check passes (the image ID
+	// in use: a stale local tag shows as an old ID).
+	Info string
 	// Needed: a failure means a launch on the chosen backend would fail.
 	Needed bool
 }
@@ -48,9 +51,10 @@ func Doctor(ctx context.Context, r shell.Runner, env DoctorEnv) []Check {
 		if smol && img.role == "agent" && isLocalImage(img.name) {
 			continue
 		}
-		_, err := shell.Output(ctx, r, "docker", "image", "inspect", "--format", "{{.Id}}", img.name)
+		id, err := shell.Output(ctx, r, "docker", "image", "inspect", "--format", "{{.Id}}", img.name)
 		add(Check{What: img.role + " image " + img.name, OK: err == nil, Detail: orErr("present", err), Needed: true,
-			Fix: "run `claude-bottle images build` (or pass --" + img.role + "-image)"})
+			Info: "image ID " + strings.TrimSpace(id),
+			Fix:  "run `claude-bottle images build` (or pass --" + img.role + "-image)"})
 	}
 	version, err := shell.Output(ctx, r, "smolvm", "--version")
 	add(Check{What: "smolvm", OK: err == nil, Detail: orErr(version, err), Needed: smol,
@@ -86,6 +90,9 @@ func PrintChecks(w io.Writer, checks []Check) (launchWouldFail bool) {
 			}
 		}
 		fmt.Fprintf(w, "%s %s: %s\n", status, c.What, c.Detail)
+		if c.OK && c.Info != "" {
+			fmt.Fprintf(w, "     %s\n", c.Info)
+		}
 		if !c.OK {
 			fmt.Fprintf(w, "     fix: %s\n", c.Fix)
 			launchWouldFail = launchWouldFail || c.Needed
