@@ -27,13 +27,17 @@ demo:
 # pass them, e.g.:
 #   make images BUNDLE_BASE=claude-bottle-test/debian:bookworm AGENT_BASE=claude-bottle-test/node:bookworm \
 #     PIPELOCK_IMAGE=claude-bottle-test/pipelock-standin:latest CLAUDE_CODE_VERSION=none
-BUNDLE_BASE ?= debian:bookworm-slim
-AGENT_BASE ?= node:22-bookworm-slim
-PIPELOCK_IMAGE ?= ghcr.io/luckypipewrench/pipelock:2.3.0
-CLAUDE_CODE_VERSION ?= latest
+# Unset variables leave `images build`'s defaults (the bases pinned by digest).
+BUNDLE_BASE ?=
+AGENT_BASE ?=
+PIPELOCK_IMAGE ?=
+PIPELOCK_DIGEST ?=
+CLAUDE_CODE_VERSION ?=
 images: build
-	$(BIN) images build --binary $(BIN) --bundle-base $(BUNDLE_BASE) --agent-base $(AGENT_BASE) \
-		--pipelock-image $(PIPELOCK_IMAGE) --claude-code-version $(CLAUDE_CODE_VERSION)
+	$(BIN) images build --binary $(BIN) $(if $(BUNDLE_BASE),--bundle-base $(BUNDLE_BASE)) \
+		$(if $(AGENT_BASE),--agent-base $(AGENT_BASE)) $(if $(PIPELOCK_IMAGE),--pipelock-image $(PIPELOCK_IMAGE)) \
+		$(if $(PIPELOCK_DIGEST),--pipelock-digest $(PIPELOCK_DIGEST)) \
+		$(if $(CLAUDE_CODE_VERSION),--claude-code-version $(CLAUDE_CODE_VERSION))
 
 # The end-to-end suite on the local Docker Engine.
 e2e:

@@ -45,6 +45,10 @@ type deps struct {
 	fs launch.HostFS
 	// cpus is the host's CPU count (0: unknown), for --cpus' default.
 	cpus int
+	// abort is closed on a second SIGINT/SIGTERM.
+	abort <-chan struct{}
+	// locks, when set, replaces the bottle locks under the cache (tests).
+	locks launch.Locks
 }
 
 func (d *deps) getenv(k string) (string, bool) {
@@ -58,19 +62,22 @@ func (d *deps) getenv(k string) (string, bool) {
 
 // Main runs the CLI with the process's streams and environment and returns
 // the exit code. SIGINT and SIGTERM cancel the running command; the launch
-// tears down and Main returns 130 or 143.
+// tears down and Main returns 130 or 143. A second signal stops the
+// teardown's waiting: Main names what is left and returns 1.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	sigs := make(chan os.Signal, 1)
+	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	abort := make(chan struct{})
 	go func() {
-		if s, ok := <-sigs; ok {
-			cancel(signalError{s.(syscall.Signal)})
-		}
+		s := <-sigs
+		cancel(signalError{s.(syscall.Signal)})
+		<-sigs
+		close(abort)
 	}()
-	d := &deps{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ,
+	d := &deps{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ, abort: abort,
 		now: time.Now, suffix: randomSuffix, tty: isTerminal(stdin), fs: launch.OSFS{}, cpus: runtime.NumCPU()}
 	return run(ctx, args, d)
 }
@@ -89,7 +96,14 @@ func run(ctx context.Context, args []string, d *deps) int {
 // exitCode prints err once and maps it to the exit code table.
 func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	var sig signalError
-	if errors.As(context.Cause(ctx), &sig) {
+	interrupted := errors.As(context.Cause(ctx), &sig)
+	var td *launch.TeardownError
+	if interrupted && errors.As(err, &td) {
+		// Something is left: not the status of a clean interruption.
+		fmt.Fprintf(stderr, "claude-bottle: %v\nclaude-bottle: %v\n", sig, td)
+		return exitFailed
+	}
+	if interrupted {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			fmt.Fprintf(stderr, "claude-bottle: %v\n", err)
 		}
@@ -100,7 +114,6 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 		return exitOK
 	}
 	var agent *launch.AgentExit
-	var td *launch.TeardownError
 	if errors.As(err, &agent) && !errors.As(err, &td) {
 		return agent.Code
 	}
@@ -213,6 +226,31 @@ func (d *deps) cacheDir() string {
 		return filepath.Join(v, ".cache", "claude-bottle")
 	}
 	return ""
+}
+
+// bottleLocks are the locks that make a launch and a stop of one name
+// take turns: files under the cache; none in a dry-run.
+func (d *deps) bottleLocks(c *cli.Context) launch.Locks {
+	switch {
+	case d.locks != nil:
+		return d.locks
+	case dryRun(c):
+		return launch.NoLocks{}
+	}
+	dir := d.cacheDir()
+	if dir != "" {
+		dir = filepath.Join(dir, "locks")
+	}
+	return launch.FileLocks{Dir: dir, Waiting: func(holder string) {
+		logger(c).Infof("waiting for the lock (held by %s)", orAnother(holder))
+	}}
+}
+
+func orAnother(holder string) string {
+	if holder == "" {
+		return "another claude-bottle"
+	}
+	return holder
 }
 
 // dryRunFlag is the --dry-run a command accepts after its name too

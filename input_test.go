@@ -97,6 +97,9 @@ func TestBadInputRunsNothing(t *testing.T) {
 		{"allow-host url", []string{"launch", "--allow-host", "https://example.com"}, `invalid --allow-host "https://example.com"`},
 		{"allow-host port", []string{"launch", "--allow-host", "example.com:443"}, `invalid --allow-host "example.com:443"`},
 		{"empty agent image", []string{"launch", "--agent-image", ""}, "must not be empty"},
+		{"stop name a path", []string{"stop", "../x"}, `invalid bottle name "../x"`}, // it names a lock file
+		{"stop two names", []string{"stop", "a", "b"}, "usage: claude-bottle stop NAME"},
+		{"ls argument", []string{"ls", "a"}, "ls takes no arguments"},
 	}
 	if os.Geteuid() == 0 {
 		t.Log("running as root: an unreadable file is readable; that case checks nothing")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,9 +18,13 @@ import (
 )
 
 // answers stands in for docker and smolvm in in-process tests: the queries
-// launch makes get plausible answers, everything else succeeds.
+// launch makes get plausible answers (no bottle exists; creates print the
+// ID), everything else succeeds.
 func answers(i int, c shell.Cmd) shell.Reply {
 	a := c.Argv
+	if cr, _ := resource(a, nil); cr != "" && a[0] == "docker" {
+		return shell.Reply{Stdout: fakeID(cr) + "\n"}
+	}
 	switch {
 	case len(a) > 2 && a[0] == "docker" && a[1] == "port":
 		return shell.Reply{Stdout: "127.0.0.1:3" + strings.TrimSuffix(a[3], "/tcp") + "\n"}
@@ -38,8 +43,11 @@ func testDeps(rec *shell.Recorder, environ ...string) (*deps, *bytes.Buffer, *by
 	var out, errb bytes.Buffer
 	return &deps{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, testRunner: rec,
 		environ: append([]string{"HOME=/home/test", "ANTHROPIC_API_KEY=" + secretValue}, environ...), now: time.Now,
-		suffix: func() string { return "abc123" }, fs: launch.NoFS{}}, &out, &errb
+		suffix: func() string { return "abc123" }, fs: launch.NoFS{}, locks: launch.NoLocks{}}, &out, &errb
 }
+
+// fakeID is the docker ID answers gives what a command creates.
+func fakeID(created string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(created))) }
 
 // fullLaunch is the launch with every provisioning input, detached.
 func fullLaunch(t *testing.T, backend string) []string {
@@ -63,19 +71,20 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// resource returns what a command creates ("container X", …) or removes.
-func resource(argv []string) (created, removed string) {
+// resource returns what a command creates ("container X", …) or removes;
+// byID names docker's IDs (what a removal by ID removes).
+func resource(argv []string, byID map[string]string) (created, removed string) {
 	j := strings.Join(argv, " ")
 	last := argv[len(argv)-1]
 	switch {
 	case strings.HasPrefix(j, "docker network create "):
 		return "network " + last, ""
 	case strings.HasPrefix(j, "docker network rm "):
-		return "", "network " + last
+		return "", named(byID, last, "network ")
 	case strings.HasPrefix(j, "docker create ") || strings.HasPrefix(j, "docker run "):
 		return "container " + flagValue(argv, "--name"), ""
 	case strings.HasPrefix(j, "docker rm -f "):
-		return "", "container " + last
+		return "", named(byID, last, "container ")
 	case strings.HasPrefix(j, "smolvm machine create ") && last != "--help":
 		return "machine " + flagValue(argv, "--name"), ""
 	case strings.HasPrefix(j, "smolvm machine delete "):
@@ -85,6 +94,14 @@ func resource(argv []string) (created, removed string) {
 		return "", "machine " + flagValue(argv, "-n")
 	}
 	return "", ""
+}
+
+// named is what an ID names; anything else is removed by name.
+func named(byID map[string]string, ref, kind string) string {
+	if n, ok := byID[ref]; ok {
+		return n
+	}
+	return "by name: " + kind + ref
 }
 
 func flagValue(argv []string, flag string) string {
@@ -128,7 +145,7 @@ func TestTeardownFailuresAreReported(t *testing.T) {
 				switch {
 				case strings.Contains(j, "update-ca-certificates"):
 					return shell.Reply{ExitCode: 1, Stderr: "no space left"}
-				case strings.HasPrefix(j, "docker rm -f claude-bottle-full-bundle"):
+				case j == "docker rm -f "+fakeID("container claude-bottle-full-bundle"):
 					return shell.Reply{ExitCode: 1, Stderr: "Error response from daemon: device busy"}
 				}
 				return answers(i, c)
@@ -138,22 +155,80 @@ func TestTeardownFailuresAreReported(t *testing.T) {
 				t.Fatalf("exit %d, want %d", code, exitFailed)
 			}
 			msg := errb.String()
-			for _, want := range []string{"no space left", "teardown: remove bundle claude-bottle-full-bundle", "device busy"} {
+			stop := "claude-bottle stop full"
+			if backend == "smolmachines" {
+				stop = "claude-bottle --backend smolmachines stop full"
+			}
+			for _, want := range []string{"no space left", "teardown: remove bundle claude-bottle-full-bundle", "device busy",
+				"left behind:\n  bundle claude-bottle-full-bundle (ID " + fakeID("container claude-bottle-full-bundle")[:12] + ")\n",
+				"remove it with: " + stop + "\n"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("stderr lacks %q:\n%s", want, msg)
 				}
 			}
-			if backend == "docker" && !strings.Contains(rec.Transcript(), "docker network rm claude-bottle-full-net") {
+			if backend == "docker" && !strings.Contains(rec.Transcript(), "docker network rm "+fakeID("network claude-bottle-full-net")) {
 				t.Errorf("the network was not removed after the bundle's removal failed:\n%s", rec.Transcript())
 			}
 		})
 	}
 }
 
+// TestTakenNameCreatesNothing: a launch under the name of a bottle that
+// exists fails (exit 1) before it creates anything and names the command
+// that removes the other bottle; what only looks like that bottle (an
+// image's inherited label, a label value spelling another label) does not
+// take the name.
+func TestTakenNameCreatesNothing(t *testing.T) {
+	line := func(names, bottle, role string) string {
+		return fmt.Sprintf(`{"ID":%q,"Names":%q,"State":"running","Ports":"","CreatedAt":"now","Bottle":%q,"Role":%q,"Backend":"docker"}`,
+			fakeID(names), names, bottle, role)
+	}
+	cases := []struct {
+		name, ps string
+		taken    bool
+	}{
+		{"its bundle", line("claude-bottle-full-bundle", "full", "bundle"), true},
+		{"its agent", line("claude-bottle-full-agent", "full", "agent"), true},
+		{"an inherited label", line("unrelated", "full", ""), false},
+		{"a spelled label", line("claude-bottle-full-bundle", "x", "bundle,claude-bottle.name=full"), false},
+	}
+	for _, backend := range []string{"docker", "smolmachines"} {
+		for _, c := range cases {
+			t.Run(backend+"/"+c.name, func(t *testing.T) {
+				rec := &shell.Recorder{Answer: func(i int, cmd shell.Cmd) shell.Reply {
+					if cmd.Argv[0] == "docker" && cmd.Argv[1] == "ps" {
+						return shell.Reply{Stdout: c.ps + "\n"}
+					}
+					return answers(i, cmd)
+				}}
+				d, _, errb := testDeps(rec)
+				code := run(context.Background(), fullLaunch(t, backend), d)
+				if !c.taken {
+					if code != exitOK {
+						t.Fatalf("exit %d, want 0: %s", code, errb)
+					}
+					return
+				}
+				if code != exitFailed || !strings.Contains(errb.String(), "bottle full exists (container claude-bottle-full-") ||
+					!strings.Contains(errb.String(), "remove it with claude-bottle stop full\n") {
+					t.Errorf("exit %d, stderr:\n%s", code, errb)
+				}
+				for _, call := range rec.Calls() {
+					if cr, rm := resource(call.Argv, nil); cr != "" || rm != "" {
+						t.Errorf("ran %s", shell.Join(call.Argv))
+					}
+				}
+			})
+		}
+	}
+}
+
 func checkFault(t *testing.T, args []string, k int, _ bool) {
 	rec := &shell.Recorder{Answer: func(i int, c shell.Cmd) shell.Reply {
 		if i == k {
-			return shell.Reply{ExitCode: 1, Stderr: fmt.Sprintf("boom-%d", k)}
+			// A create that fails may have created (docker run whose start
+			// fails): it printed the ID.
+			return shell.Reply{ExitCode: 1, Stderr: fmt.Sprintf("boom-%d", k), Stdout: answers(i, c).Stdout}
 		}
 		return answers(i, c)
 	}}
@@ -185,11 +260,13 @@ func checkFault(t *testing.T, args []string, k int, _ bool) {
 		t.Errorf("the secret's value leaked into a command or the error")
 	}
 	var live []string
+	byID := map[string]string{}
 	for i, c := range calls {
-		cr, rm := resource(c.Argv)
+		cr, rm := resource(c.Argv, byID)
 		switch {
 		case cr != "" && i <= k:
 			live = append(live, cr)
+			byID[fakeID(cr)] = cr
 		case rm != "":
 			if len(live) == 0 || live[len(live)-1] != rm {
 				t.Errorf("removed %s out of order (live: %v)", rm, live)

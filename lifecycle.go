@@ -27,7 +27,7 @@ func lsCommand(d *deps) *cli.Command {
 			if c.NArg() > 0 {
 				return &launch.InputError{Msg: "ls takes no arguments"}
 			}
-			bottles, err := launch.List(c.Context, d.runner(c), d.smolvmWanted(c))
+			bottles, err := d.bottles(c).List(c.Context)
 			if err != nil {
 				return err
 			}
@@ -58,7 +58,7 @@ func stopCommand(d *deps) *cli.Command {
 			if c.NArg() != 1 {
 				return &launch.InputError{Msg: "usage: claude-bottle stop NAME"}
 			}
-			removed, err := launch.Stop(c.Context, d.runner(c), c.Args().First(), d.smolvmWanted(c))
+			removed, err := d.bottles(c).Stop(c.Context, c.Args().First())
 			if !dryRun(c) {
 				for _, r := range removed {
 					fmt.Fprintf(d.stdout, "removed %s\n", r)
@@ -124,6 +124,11 @@ func doctorCommand(d *deps) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// bottles acts on existing bottles for ls and stop.
+func (d *deps) bottles(c *cli.Context) *launch.Bottles {
+	return &launch.Bottles{R: d.runner(c), Log: logger(c), Locks: d.bottleLocks(c), Smolvm: d.smolvmWanted(c)}
 }
 
 // smolvmWanted: ls and stop also look at smolvm machines when the backend is

@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/claude-bottle/claude-bottle/shell"
@@ -33,11 +34,18 @@ const (
 	DefaultAgentImage  = "claude-bottle/agent:latest"
 )
 
-// Defaults of `images build`.
+// Defaults of `images build`. The bases are pinned by digest (NAME:TAG@
+// DIGEST: docker pulls exactly that image, and the tag says what it is);
+// the digests are the tags' multi-platform index digests as published in
+// docker-library/repo-info (repos/debian/remote/bookworm-slim.md, debian
+// 2026-08-03; repos/node/remote/22-bookworm-slim.md, node 22.23.2,
+// 2026-09-19). README "Images" says how to refresh them. pipelock 2.3.0's
+// digest was not found published, so it stays pinned by tag;
+// --pipelock-digest pins it.
 const (
 	DefaultTagPrefix         = "claude-bottle"
-	DefaultBundleBase        = "debian:bookworm-slim"
-	DefaultAgentBase         = "node:22-bookworm-slim"
+	DefaultBundleBase        = "debian:bookworm-slim@sha256:abd67ffcfa541b485a3dff59865ab629aa048a6c613e639d36e7456b0b229241"
+	DefaultAgentBase         = "node:22-bookworm-slim@sha256:48e4b67d85f87bd551df43704e24d252f56cc5f8e9718841aace50f19948f0f9"
 	DefaultPipelockImage     = "ghcr.io/luckypipewrench/pipelock:2.3.0"
 	DefaultClaudeCodeVersion = "latest"
 	// ClaudeCodeNone installs no Claude Code in the agent image.
@@ -68,9 +76,11 @@ var contextTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Options are the inputs of a build (the flags of `images build`).
 type Options struct {
-	BundleBase        string
-	AgentBase         string
-	PipelockImage     string
+	BundleBase    string
+	AgentBase     string
+	PipelockImage string
+	// PipelockDigest (sha256:…), when set, pins PipelockImage by digest.
+	PipelockDigest    string
 	ClaudeCodeVersion string
 	// Binary is the linux claude-bottle binary copied into the bundle; ""
 	// means this executable (only on linux).
@@ -147,6 +157,8 @@ var (
 	npmVersion = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._+-]*$`)
 	// labelKV is a KEY=VALUE label.
 	labelKV = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._/-]*=.*$`)
+	// digestRE is an image digest.
+	digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 )
 
 // Plan validates the options and returns the builds they ask for, in order
@@ -164,6 +176,10 @@ func Plan(opts Options) ([]Build, error) {
 	}
 	if strings.ContainsAny(opts.TagPrefix, ":@") {
 		return nil, fmt.Errorf("images build: --tag-prefix %q must be a repository prefix without tag or digest", opts.TagPrefix)
+	}
+	pipelock, err := pinned(opts.PipelockImage, opts.PipelockDigest)
+	if err != nil {
+		return nil, err
 	}
 	if !npmVersion.MatchString(opts.ClaudeCodeVersion) {
 		return nil, fmt.Errorf("images build: --claude-code-version %q is not an npm version, tag or %q", opts.ClaudeCodeVersion, ClaudeCodeNone)
@@ -201,7 +217,7 @@ func Plan(opts Options) ([]Build, error) {
 			if err != nil {
 				return nil, err
 			}
-			b.BuildArgs = []string{"BASE=" + opts.BundleBase, "PIPELOCK_IMAGE=" + opts.PipelockImage}
+			b.BuildArgs = []string{"BASE=" + opts.BundleBase, "PIPELOCK_IMAGE=" + pipelock}
 			b.Files = append(b.Files, bin)
 		case Agent:
 			b.BuildArgs = []string{"BASE=" + opts.AgentBase, "CLAUDE_CODE_VERSION=" + opts.ClaudeCodeVersion}
@@ -211,8 +227,22 @@ func Plan(opts Options) ([]Build, error) {
 	return builds, nil
 }
 
+// pinned is image pinned by digest (IMAGE@DIGEST), or image when digest is
+// empty.
+func pinned(image, digest string) (string, error) {
+	switch {
+	case digest == "":
+		return image, nil
+	case !digestRE.MatchString(digest):
+		return "", fmt.Errorf("images build: --pipelock-digest %q is not a digest (sha256: and 64 hex digits)", digest)
+	case strings.Contains(image, "@"):
+		return "", fmt.Errorf("images build: --pipelock-image %q has a digest already; drop --pipelock-digest", image)
+	}
+	return image + "@" + digest, nil
+}
+
 // binaryFile is the bundle context's claude-bottle entry, after checking
-// that the binary is a linux (ELF) executable.
+// that the binary is a static linux (ELF) executable.
 func binaryFile(binary string) (File, error) {
 	src, describe := binary, "from "+binary
 	if binary == "" {
@@ -225,17 +255,23 @@ func binaryFile(binary string) (File, error) {
 		}
 		src, describe = exe, "this executable"
 	}
-	// The ELF details (arch, static or not) stay out of the note: the
-	// transcript must not depend on how this executable was built.
-	if _, err := inspectELF(src); err != nil {
+	dynamic, err := inspectELF(src)
+	if err != nil {
 		return File{}, fmt.Errorf("images build: --binary %s: %w", src, err)
+	}
+	if dynamic != "" {
+		// The bundle's base has its own C library, maybe older than the
+		// one this binary was linked against: it could fail to start there.
+		return File{}, fmt.Errorf("images build: %s (%s) is dynamically linked (%s), and the bundle needs a static binary: "+
+			"build one with CGO_ENABLED=0 go build -o claude-bottle-linux . and pass --binary claude-bottle-linux", src, describe, dynamic)
 	}
 	return File{Name: binaryName, Mode: 0o755, Source: src, Describe: describe}, nil
 }
 
-// inspectELF checks that path is an ELF executable and describes it
-// ("linux/amd64, static" or "…, dynamic").
-func inspectELF(path string) (string, error) {
+// inspectELF checks that path is a linux ELF executable and says why it is
+// dynamically linked ("" when it is static): a program interpreter
+// (PT_INTERP: a cgo build) or shared libraries it needs (DT_NEEDED).
+func inspectELF(path string) (dynamic string, err error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		var fe *elf.FormatError
@@ -251,20 +287,21 @@ func inspectELF(path string) (string, error) {
 	if f.OSABI != elf.ELFOSABI_NONE && f.OSABI != elf.ELFOSABI_LINUX {
 		return "", fmt.Errorf("ELF binary for %s, not linux", f.OSABI)
 	}
-	arch := map[elf.Machine]string{
-		elf.EM_X86_64: "amd64", elf.EM_AARCH64: "arm64", elf.EM_386: "386",
-		elf.EM_ARM: "arm", elf.EM_RISCV: "riscv64", elf.EM_PPC64: "ppc64le", elf.EM_S390: "s390x",
-	}[f.Machine]
-	if arch == "" {
-		arch = f.Machine.String()
-	}
-	link := "static"
+	var why []string
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			link = "dynamic"
+			why = append(why, "a program interpreter")
+			break
 		}
 	}
-	return "linux/" + arch + ", " + link, nil
+	libs, err := f.ImportedLibraries()
+	if err != nil {
+		return "", fmt.Errorf("read its dynamic section: %w", err)
+	}
+	if len(libs) > 0 {
+		why = append(why, "needs "+strings.Join(libs, ", "))
+	}
+	return strings.Join(why, "; "), nil
 }
 
 // WriteContext writes the build's context as a tar archive to w: every
@@ -302,7 +339,9 @@ func writeFile(tw *tar.Writer, f File) error {
 		_, err := tw.Write(f.Data)
 		return err
 	}
-	src, err := os.Open(f.Source)
+	// O_NONBLOCK: a FIFO put in the binary's place is refused below, not
+	// waited on in open(2).
+	src, err := os.OpenFile(f.Source, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}

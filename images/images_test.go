@@ -4,9 +4,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -18,18 +21,46 @@ import (
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
-// linuxBinary is an ELF executable to put in the bundle context: the test
-// binary itself.
+// linuxBinary is a static linux ELF executable to put in the bundle
+// context: the test binary itself is dynamic when cgo is on.
 func linuxBinary(t *testing.T) string {
 	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("needs a linux executable")
+	return writeELF(t, "static", false)
+}
+
+// writeELF writes a minimal ELF executable: one PT_LOAD segment and, with
+// interp, a PT_INTERP segment as a cgo build has.
+func writeELF(t *testing.T, name string, interp bool) string {
+	t.Helper()
+	const ehsize, phsize = 64, 56
+	interpreter := []byte("/lib64/ld-linux-x86-64.so.2\x00")
+	progs := 1
+	if interp {
+		progs = 2
 	}
-	exe, err := os.Executable()
-	if err != nil {
+	dataOff := uint64(ehsize + phsize*progs)
+	le := binary.LittleEndian
+	var b bytes.Buffer
+	b.Write([]byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // 64-bit, little endian, SysV
+	for _, v := range []any{uint16(elf.ET_EXEC), uint16(elf.EM_X86_64), uint32(1), uint64(0x401000),
+		uint64(ehsize), uint64(0), uint32(0), uint16(ehsize), uint16(phsize), uint16(progs), uint16(64), uint16(0), uint16(0)} {
+		binary.Write(&b, le, v)
+	}
+	prog := func(typ elf.ProgType, off, size uint64) {
+		for _, v := range []any{uint32(typ), uint32(elf.PF_R), off, 0x400000 + off, 0x400000 + off, size, size, uint64(0x1000)} {
+			binary.Write(&b, le, v)
+		}
+	}
+	if interp {
+		prog(elf.PT_INTERP, dataOff, uint64(len(interpreter)))
+	}
+	prog(elf.PT_LOAD, 0, dataOff+uint64(len(interpreter)))
+	b.Write(interpreter)
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, b.Bytes(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return exe
+	return path
 }
 
 func readTar(t *testing.T, data []byte) ([]*tar.Header, map[string][]byte) {
@@ -124,13 +155,15 @@ func mustDockerfile(t *testing.T, img string) []byte {
 	return b
 }
 
+// wantTranscript is the default build with --binary BIN: the bases pinned
+// by digest, pipelock by tag.
 const wantTranscript = `# build context of claude-bottle/bundle:latest (tar on stdin):
 #   root 0644 Dockerfile  (images/bundle/Dockerfile)
-#   root 0755 claude-bottle  (this executable)
-docker build --force-rm -t claude-bottle/bundle:latest --build-arg BASE=debian:bookworm-slim --build-arg PIPELOCK_IMAGE=ghcr.io/luckypipewrench/pipelock:2.3.0 -
+#   root 0755 claude-bottle  (from BIN)
+docker build --force-rm -t claude-bottle/bundle:latest --build-arg BASE=debian:bookworm-slim@sha256:abd67ffcfa541b485a3dff59865ab629aa048a6c613e639d36e7456b0b229241 --build-arg PIPELOCK_IMAGE=ghcr.io/luckypipewrench/pipelock:2.3.0 -
 # build context of claude-bottle/agent:latest (tar on stdin):
 #   root 0644 Dockerfile  (images/agent/Dockerfile)
-docker build --force-rm -t claude-bottle/agent:latest --build-arg BASE=node:22-bookworm-slim --build-arg CLAUDE_CODE_VERSION=latest -
+docker build --force-rm -t claude-bottle/agent:latest --build-arg BASE=node:22-bookworm-slim@sha256:48e4b67d85f87bd551df43704e24d252f56cc5f8e9718841aace50f19948f0f9 --build-arg CLAUDE_CODE_VERSION=latest -
 `
 
 // runApp runs `claude-bottle images build ARGS…` with r as the runner.
@@ -143,14 +176,14 @@ func runApp(r shell.Runner, args ...string) error {
 }
 
 func TestDryRunStable(t *testing.T) {
-	linuxBinary(t)
+	bin := linuxBinary(t)
 	var transcripts []string
 	for range 2 {
 		rec := &shell.Recorder{}
-		if err := runApp(rec); err != nil {
+		if err := runApp(rec, "--binary", bin); err != nil {
 			t.Fatal(err)
 		}
-		transcripts = append(transcripts, rec.Transcript())
+		transcripts = append(transcripts, strings.ReplaceAll(rec.Transcript(), bin, "BIN"))
 		calls := rec.Calls()
 		if len(calls) != 2 {
 			t.Fatalf("%d calls, want 2", len(calls))
@@ -176,9 +209,8 @@ func TestDryRunStable(t *testing.T) {
 }
 
 func TestDryRunReadsNoContext(t *testing.T) {
-	linuxBinary(t)
 	var out bytes.Buffer
-	if err := runApp(&shell.DryRun{W: &out}, "--only", "bundle"); err != nil {
+	if err := runApp(&shell.DryRun{W: &out}, "--only", "bundle", "--binary", linuxBinary(t)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "docker build --force-rm -t claude-bottle/bundle:latest ") {
@@ -247,13 +279,15 @@ func TestPlanRejects(t *testing.T) {
 		{"label", func(o *Options) { o.Labels = []string{"nolabel"} }, `--label "nolabel" is not KEY=VALUE`},
 		{"not elf", func(o *Options) { o.Binary = text }, "not a linux (ELF) binary"},
 		{"missing", func(o *Options) { o.Binary = filepath.Join(dir, "nope") }, "no such file"},
+		{"dynamic", func(o *Options) { o.Binary = writeELF(t, "cgo", true) }, "is dynamically linked (a program interpreter), and the bundle needs a static binary"},
+		{"pipelock digest", func(o *Options) { o.PipelockDigest = "sha256:abc" }, `--pipelock-digest "sha256:abc" is not a digest`},
+		{"pipelock digest twice", func(o *Options) {
+			o.PipelockImage, o.PipelockDigest = "p:1@sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
+		}, "has a digest already"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := DefaultOptions()
-			o.Binary = text
-			if tc.name != "not elf" && tc.name != "missing" && runtime.GOOS == "linux" {
-				o.Binary = linuxBinary(t)
-			}
+			o.Binary = linuxBinary(t)
 			tc.mod(&o)
 			_, err := Plan(o)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -266,14 +300,94 @@ func TestPlanRejects(t *testing.T) {
 	if err := runApp(rec, "--only", "x"); err == nil || len(rec.Calls()) != 0 {
 		t.Errorf("bad --only: err %v, %d calls", err, len(rec.Calls()))
 	}
+	rec = &shell.Recorder{}
+	if err := runApp(rec, "--binary", writeELF(t, "cgo", true)); err == nil || len(rec.Calls()) != 0 {
+		t.Errorf("dynamic --binary: err %v, %d calls", err, len(rec.Calls()))
+	}
+}
+
+// TestRefusesCgoBinary: a cgo build of claude-bottle (dynamic: glibc's
+// loader and libc, which the bundle's base may not match) is refused
+// (found: images build computed "dynamic" and went on). A shared library's
+// DT_NEEDED alone counts too.
+func TestRefusesCgoBinary(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs linux binaries")
+	}
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("no gcc: no cgo build")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(src, []byte("package main\n\n// int two(void) { return 2; }\nimport \"C\"\n\nfunc main() { println(C.two()) }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cgo := filepath.Join(dir, "cgo")
+	build := exec.Command("go", "build", "-o", cgo, src)
+	build.Env = append(os.Environ(), "CGO_ENABLED=1", "CC="+gcc, "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("cgo build: %v\n%s", err, out)
+	}
+	lib := filepath.Join(dir, "lib.so")
+	csrc := filepath.Join(dir, "lib.c")
+	os.WriteFile(csrc, []byte("#include <stdio.h>\nvoid hi(void) { puts(\"hi\"); }\n"), 0o644)
+	if out, err := exec.Command(gcc, "-shared", "-fPIC", "-o", lib, csrc).CombinedOutput(); err != nil {
+		t.Fatalf("gcc -shared: %v\n%s", err, out)
+	}
+	for bin, want := range map[string]string{cgo: "(a program interpreter; needs libc.so", lib: "(needs libc.so"} {
+		o := DefaultOptions()
+		o.Binary = bin
+		if _, err := Plan(o); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+			t.Errorf("%s: %v, want a refusal with %q and how to build a static one", filepath.Base(bin), err, want)
+		}
+	}
+}
+
+// TestDefaultBinary: without --binary the bundle gets this executable,
+// when it is static; a cgo-built one is refused with how to build one.
+func TestDefaultBinary(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs a linux executable")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dynamic := false
+	for _, p := range f.Progs {
+		dynamic = dynamic || p.Type == elf.PT_INTERP
+	}
+	f.Close()
+	builds, err := Plan(DefaultOptions())
+	switch {
+	case dynamic && (err == nil || !strings.Contains(err.Error(), "(this executable) is dynamically linked")):
+		t.Errorf("a cgo test binary: %v, want a refusal", err)
+	case !dynamic && (err != nil || builds[0].Files[1].Describe != "this executable"):
+		t.Errorf("a static test binary: %v", err)
+	}
+}
+
+func TestPipelockDigest(t *testing.T) {
+	d := "sha256:" + strings.Repeat("0", 64)
+	rec := &shell.Recorder{}
+	if err := runApp(rec, "--only", "bundle", "--binary", linuxBinary(t), "--pipelock-digest", d); err != nil {
+		t.Fatal(err)
+	}
+	if a := shell.Join(rec.Calls()[0].Argv); !strings.Contains(a, " --build-arg PIPELOCK_IMAGE="+DefaultPipelockImage+"@"+d+" ") {
+		t.Errorf("argv %s", a)
+	}
 }
 
 func TestFailedBuildNamesImage(t *testing.T) {
-	linuxBinary(t)
 	rec := &shell.Recorder{Answer: func(i int, c shell.Cmd) shell.Reply {
 		return shell.Reply{ExitCode: 1, Stderr: "pull access denied"}
 	}}
-	err := runApp(rec)
+	err := runApp(rec, "--binary", linuxBinary(t))
 	var se *shell.Error
 	if err == nil || !errors.As(err, &se) || !strings.Contains(err.Error(), "build bundle image: docker build") {
 		t.Errorf("err = %v", err)
@@ -295,9 +409,8 @@ func (h *halfReader) Run(_ context.Context, c shell.Cmd) error {
 }
 
 func TestAbandonedContext(t *testing.T) {
-	linuxBinary(t)
 	r := &halfReader{}
-	if err := runApp(r); err != nil {
+	if err := runApp(r, "--binary", linuxBinary(t)); err != nil {
 		t.Fatal(err)
 	}
 	if r.n != 2 {

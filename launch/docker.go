@@ -19,9 +19,8 @@ const outNetwork = "bridge"
 
 func (dockerBackend) startBundle(ctx context.Context, s *session) error {
 	p := s.p
-	net := bundle.NetworkName(p.Bottle)
-	if err := s.create("create network", "network "+net, []string{"docker", "network", "rm", net},
-		func() error { return shell.Run(ctx, s.R, networkCreateArgs(p)...) }); err != nil {
+	if err := s.create(ctx, "create network", "network "+bundle.NetworkName(p.Bottle),
+		resource{kind: kindNetwork, role: RoleNetwork}, shell.Cmd{Argv: networkCreateArgs(p)}); err != nil {
 		return err
 	}
 	if err := createBundle(ctx, s, dockerBundleArgs(p)); err != nil {
@@ -90,8 +89,8 @@ func gateEnv(p *Plan) []EnvVar {
 
 func (b dockerBackend) startGuest(ctx context.Context, s *session) (provision.Guest, error) {
 	name := bundle.AgentName(s.p.Bottle)
-	err := s.create("start agent", "agent container "+name, []string{"docker", "rm", "-f", name},
-		func() error { return shell.Run(ctx, s.R, dockerAgentArgs(s, b)...) })
+	err := s.create(ctx, "start agent", "agent container "+name, resource{kind: kindContainer, role: RoleAgent},
+		shell.Cmd{Argv: dockerAgentArgs(s, b)})
 	return provision.DockerGuest(s.R, name), err
 }
 
@@ -117,8 +116,8 @@ func dockerAgentArgs(s *session, b backend) []string {
 // pipelock config, credentials) before any daemon starts.
 func createBundle(ctx context.Context, s *session, createArgs []string) error {
 	p := s.p
-	if err := s.create("create bundle", "bundle "+p.Bundle.Container, []string{"docker", "rm", "-f", p.Bundle.Container},
-		func() error { return shell.Run(ctx, s.R, createArgs...) }); err != nil {
+	if err := s.create(ctx, "create bundle", "bundle "+p.Bundle.Container, resource{kind: kindContainer, role: RoleBundle},
+		shell.Cmd{Argv: createArgs}); err != nil {
 		return err
 	}
 	return s.step("place bundle files", func() error {

@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,10 @@ type Launcher struct {
 	FS HostFS
 	// TeardownTimeout bounds the teardown after a failure or interrupt.
 	TeardownTimeout time.Duration
+	// Locks make a launch and a stop of one name take turns.
+	Locks Locks
+	// Abort, closed on a second signal, stops the teardown's waiting.
+	Abort <-chan struct{}
 }
 
 // StepError is a launch step that failed: Step names it, Err carries the
@@ -43,12 +48,6 @@ type StepError struct {
 
 func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
 func (e *StepError) Unwrap() error { return e.Err }
-
-// TeardownError is a teardown that left something behind.
-type TeardownError struct{ Err error }
-
-func (e *TeardownError) Error() string { return "teardown: " + e.Err.Error() }
-func (e *TeardownError) Unwrap() error { return e.Err }
 
 // AgentExit is the agent's non-zero exit status in an attached launch.
 type AgentExit struct{ Code int }
@@ -89,18 +88,66 @@ func (s *session) step(name string, fn func() error) error {
 	return nil
 }
 
-// create runs a step that creates a resource, registered for removal
-// (what, remove) before the command runs: a failed create can still leave
-// it behind. When the name is taken, the resource is not this launch's and
+// create runs cmd, which creates res, as a step. res is registered for
+// removal before cmd runs (a failed create can still leave it behind), and
+// removed by the ID cmd prints (docker run prints it also when the start
+// fails). When the name is taken, the resource is not this launch's and
 // stays out of the teardown.
-func (s *session) create(step, what string, remove []string, fn func() error) error {
-	s.td.push(what, remove...)
-	err := s.step(step, fn)
+func (s *session) create(ctx context.Context, step, what string, res resource, cmd shell.Cmd) error {
+	res.bottle = s.p.Bottle
+	res.name = derivedName(res.kind, res.role, s.p.Bottle)
+	if res.kind == kindMachine || s.p.DryRun {
+		res.id = res.name // smolvm names are unique; a dry-run prints no ID
+	}
+	u := s.td.push(what, res)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := s.step(step, func() error { return s.R.Run(ctx, cmd) })
+	if id := strings.TrimSpace(out.String()); res.kind != kindMachine && dockerID.MatchString(id) {
+		u.res.id = id
+	}
 	if isConflict(err) {
 		s.td.pop()
 		return fmt.Errorf("%w (is a bottle named %s already running? see claude-bottle ls)", err, s.p.Bottle)
 	}
 	return err
+}
+
+// claim takes the bottle's lock (until Launch returns) and refuses a name
+// that is taken: a launch never shares a name with anything that carries
+// its labels, so that its teardown and a stop can tell its resources by
+// name and labels.
+func (s *session) claim(ctx context.Context) (unlock func(), err error) {
+	var locks Locks = NoLocks{} // a dry-run creates nothing
+	if !s.p.DryRun && s.Locks != nil {
+		locks = s.Locks
+	}
+	if unlock, err = locks.Lock(ctx, s.p.Bottle, "launch", false); err != nil {
+		return nil, err
+	}
+	err = s.step("check name", func() error {
+		found, err := bottleResources(ctx, s.R, s.p.Bottle, s.p.Backend == Smolmachines)
+		if err != nil {
+			return err
+		}
+		if len(found) > 0 {
+			return &NameTakenError{Bottle: s.p.Bottle, Found: found[0].kind + " " + found[0].name,
+				StopCommand: StopCommand(s.p.Bottle, found[0].backend)}
+		}
+		return nil
+	})
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
+// NameTakenError is a launch under the name of a bottle that exists.
+type NameTakenError struct{ Bottle, Found, StopCommand string }
+
+func (e *NameTakenError) Error() string {
+	return fmt.Sprintf("bottle %s exists (%s): pick another --name, or remove it with %s", e.Bottle, e.Found, e.StopCommand)
 }
 
 // Launch runs the plan: bundle, ports, guest, provisioning, then the agent
@@ -110,12 +157,17 @@ func (s *session) create(step, what string, remove []string, fn func() error) er
 func (l *Launcher) Launch(ctx context.Context, p *Plan) (err error) {
 	s := &session{Launcher: l, p: p, td: &teardown{r: l.R}}
 	start := l.Now()
+	unlock, err := s.claim(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock() // after the teardown: deferred first
 	defer func() {
 		if err == nil && p.Detach {
 			return
 		}
 		if terr := s.cleanup(ctx); terr != nil {
-			err = errors.Join(err, &TeardownError{Err: terr})
+			err = errors.Join(err, terr)
 		}
 	}()
 	b, err := l.backendFor(ctx, p)
@@ -184,15 +236,35 @@ func (s *session) attach(ctx context.Context, g provision.Guest) error {
 	return nil
 }
 
-// cleanup tears down with a context of its own: the launch's may be cancelled.
+// cleanup tears down with a context of its own: the launch's may be
+// cancelled (the first signal). A second signal (Abort) or the timeout
+// ends the waiting; what is left is reported with the command that
+// removes it.
 func (s *session) cleanup(ctx context.Context) error {
 	timeout := s.TeardownTimeout
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	tctx, abort := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer abort(nil)
+	tctx, cancel := context.WithTimeoutCause(tctx, timeout, fmt.Errorf("still running after %s", timeout))
 	defer cancel()
-	return s.td.run(tctx)
+	go func() {
+		select {
+		case <-s.Abort:
+			abort(errors.New("a second signal: stopped waiting"))
+		case <-tctx.Done():
+		}
+	}()
+	left, err := s.td.run(tctx)
+	if err != nil {
+		e := &TeardownError{StopCommand: StopCommand(s.p.Bottle, s.p.Backend), Err: err}
+		for _, u := range left {
+			e.Left = append(e.Left, u.describe())
+		}
+		return e
+	}
+	return nil
 }
 
 // bundleExec is `docker exec <bundle> claude-bottle sidecar …`.

@@ -2,12 +2,13 @@ package launch
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
-	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/sirupsen/logrus"
+
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -15,105 +16,77 @@ import (
 type Bottle struct {
 	Name    string   `json:"name"`
 	Backend string   `json:"backend"`
-	State   string   `json:"state"` // the agent's state; "incomplete" when its guest is gone
+	State   string   `json:"state"` // the agent's state; "incomplete" when its guest is gone, "unknown" when smolvm cannot say
 	Created string   `json:"created"`
 	Ports   []string `json:"ports"` // published bundle ports, HOST->CONTAINER
 }
 
-// psFormat prints one JSON object per container with the fields ls reads.
-// Not '{{json .}}': that asks docker for every container's disk size, which
-// takes seconds.
-const psFormat = `{"Names":{{json .Names}},"State":{{json .State}},"Ports":{{json .Ports}},` +
-	`"Labels":{{json .Labels}},"CreatedAt":{{json .CreatedAt}}}`
-
-// psLine is the part of `docker ps` that ls reads.
-type psLine struct {
-	Names, State, Ports, Labels, CreatedAt string
+// Bottles acts on the bottles that exist: ls and stop. A resource is a
+// bottle's when its labels name the bottle and a role, and its name is the
+// one a launch gives that role (claude-bottle-NAME-bundle, …).
+type Bottles struct {
+	R   shell.Runner
+	Log logrus.FieldLogger
+	// Locks make a stop wait for a launch of the same name.
+	Locks Locks
+	// Smolvm: look at smolvm machines too (the backend is smolmachines, or
+	// smolvm is installed).
+	Smolvm bool
 }
 
-// smolMachine is the part of `smolvm machine ls --json` that ls reads.
-type smolMachine struct {
-	Name      string            `json:"name"`
-	State     string            `json:"state"`
-	CreatedAt int64             `json:"created_at"`
-	Labels    map[string]string `json:"labels"`
-}
-
-// List finds every bottle from the labels of its resources: docker
-// containers (bundles of both backends, docker agents) and, when any bottle
-// runs on smolmachines (or withSmolvm), smolvm machines.
-func List(ctx context.Context, r shell.Runner, withSmolvm bool) ([]Bottle, error) {
-	out, err := shell.Output(ctx, r, "docker", "ps", "--all", "--filter", "label="+LabelName, "--format", psFormat)
+// List finds every bottle from its containers, networks and, when any
+// bottle runs on smolmachines (or Smolvm), smolvm machines. When smolvm
+// cannot list its machines, the smolmachines bottles' state is "unknown"
+// and the rest is listed, with one warning.
+func (b *Bottles) List(ctx context.Context) ([]Bottle, error) {
+	cs, err := findContainers(ctx, b.R, "")
 	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
+		return nil, err
+	}
+	ns, err := findNetworks(ctx, b.R, "")
+	if err != nil {
+		return nil, err
 	}
 	bottles := map[string]*Bottle{}
-	for _, line := range nonEmptyLines(out) {
-		var c psLine
-		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			return nil, fmt.Errorf("list containers: docker ps printed %q: %v", line, err)
-		}
-		addContainer(bottles, c)
-		withSmolvm = withSmolvm || parseLabels(c.Labels)[LabelBackend] == Smolmachines
+	withSmolvm := b.Smolvm
+	for _, r := range append(cs, ns...) {
+		add(bottles, r)
+		withSmolvm = withSmolvm || r.backend == Smolmachines
 	}
-	if withSmolvm {
-		if err := addMachines(ctx, r, bottles); err != nil {
-			return nil, err
+	if !withSmolvm {
+		return sorted(bottles), nil
+	}
+	ms, err := findMachines(ctx, b.R, "")
+	if err != nil {
+		b.Log.Warnf("the state of smolmachines bottles is unknown: %v", err)
+		for _, bt := range bottles {
+			if bt.Backend == Smolmachines {
+				bt.State = "unknown"
+			}
 		}
+	}
+	for _, m := range ms {
+		add(bottles, m)
 	}
 	return sorted(bottles), nil
 }
 
-func addContainer(bottles map[string]*Bottle, c psLine) {
-	l := parseLabels(c.Labels)
-	b := bottleFor(bottles, l[LabelName], l[LabelBackend])
-	switch l[LabelRole] {
-	case RoleBundle:
-		b.Created = c.CreatedAt
-		if c.Ports != "" {
-			b.Ports = strings.Split(c.Ports, ", ")
-		}
-	case RoleAgent:
-		b.State = c.State
-	}
-}
-
-// listMachines reads `smolvm machine ls --json`.
-func listMachines(ctx context.Context, r shell.Runner) ([]smolMachine, error) {
-	out, err := shell.Output(ctx, r, "smolvm", "machine", "ls", "--json")
-	if err != nil {
-		return nil, fmt.Errorf("list machines: %w", err)
-	}
-	var ms []smolMachine
-	if out == "" {
-		return ms, nil // a dry-run answers nothing
-	}
-	if err := json.Unmarshal([]byte(out), &ms); err != nil {
-		return nil, fmt.Errorf("list machines: smolvm printed %q: %v", out, err)
-	}
-	return ms, nil
-}
-
-func addMachines(ctx context.Context, r shell.Runner, bottles map[string]*Bottle) error {
-	ms, err := listMachines(ctx, r)
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		if name := m.Labels[LabelName]; name != "" {
-			bottleFor(bottles, name, Smolmachines).State = m.State
-		}
-	}
-	return nil
-}
-
-func bottleFor(bottles map[string]*Bottle, name, backend string) *Bottle {
-	b, ok := bottles[name]
+// add adds what a resource tells of its bottle.
+func add(bottles map[string]*Bottle, r resource) {
+	bt, ok := bottles[r.bottle]
 	if !ok {
-		b = &Bottle{Name: name, Backend: backend, State: "incomplete", Ports: []string{}}
-		bottles[name] = b
+		bt = &Bottle{Name: r.bottle, Backend: r.backend, State: "incomplete", Ports: []string{}}
+		bottles[r.bottle] = bt
 	}
-	return b
+	switch {
+	case r.role == RoleBundle:
+		bt.Created = r.created
+		if r.ports != "" {
+			bt.Ports = strings.Split(r.ports, ", ")
+		}
+	case r.role == RoleAgent:
+		bt.State = r.state
+	}
 }
 
 func sorted(m map[string]*Bottle) []Bottle {
@@ -125,86 +98,41 @@ func sorted(m map[string]*Bottle) []Bottle {
 	return out
 }
 
-func parseLabels(s string) map[string]string {
-	m := map[string]string{}
-	for _, kv := range strings.Split(s, ",") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
-}
-
-func nonEmptyLines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.TrimSpace(l) != "" {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// Stop removes every resource labelled with the bottle's name: its machine
-// (when withSmolvm), containers (agent before bundle), then networks. A
-// bottle that is already gone is not an error. It returns what it removed.
-func Stop(ctx context.Context, r shell.Runner, name string, withSmolvm bool) ([]string, error) {
+// Stop removes the bottle's resources by ID: its machine (when Smolvm),
+// agent, bundle, then networks. It waits for a launch of the name to
+// return first. A bottle that is already gone is not an error. It returns
+// what it removed.
+func (b *Bottles) Stop(ctx context.Context, name string) ([]string, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	td := &teardown{r: r}
-	filter := "label=" + LabelName + "=" + name
-	nets, err := shell.Output(ctx, r, "docker", "network", "ls", "--filter", filter, "--format", "{{.Name}}")
+	var locks Locks = NoLocks{}
+	if b.Locks != nil {
+		locks = b.Locks
+	}
+	unlock, err := locks.Lock(ctx, name, "stop", true)
 	if err != nil {
-		return nil, fmt.Errorf("stop %s: list networks: %w", name, err)
-	}
-	for _, n := range nonEmptyLines(nets) {
-		td.push("network "+n, "docker", "network", "rm", n)
-	}
-	ctrs, err := shell.Output(ctx, r, "docker", "ps", "--all", "--filter", filter, "--format", "{{.Names}}")
-	if err != nil {
-		return nil, fmt.Errorf("stop %s: list containers: %w", name, err)
-	}
-	// Pushed bundle first, so that it is removed after the agent.
-	for _, c := range bundleFirst(nonEmptyLines(ctrs), bundle.ContainerName(name)) {
-		td.push("container "+c, "docker", "rm", "-f", c)
-	}
-	if withSmolvm {
-		if err := pushMachines(ctx, r, td, name); err != nil {
-			return nil, fmt.Errorf("stop %s: %w", name, err)
-		}
-	}
-	var removed []string
-	for i := len(td.steps) - 1; i >= 0; i-- {
-		removed = append(removed, td.steps[i].what)
-	}
-	if err := td.run(ctx); err != nil {
 		return nil, fmt.Errorf("stop %s: %w", name, err)
 	}
-	return removed, nil
-}
-
-func pushMachines(ctx context.Context, r shell.Runner, td *teardown, name string) error {
-	ms, err := listMachines(ctx, r)
+	defer unlock()
+	found, err := bottleResources(ctx, b.R, name, b.Smolvm)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("stop %s: %w", name, err)
 	}
-	for _, m := range ms {
-		if m.Labels[LabelName] == name {
-			td.push("machine "+m.Name, "smolvm", "machine", "delete", "-n", m.Name, "-f")
+	td := &teardown{r: b.R}
+	for i := len(found) - 1; i >= 0; i-- { // pushed last, removed first
+		td.push(found[i].kind+" "+found[i].name, found[i])
+	}
+	undos := append([]*undo(nil), td.steps...)
+	left, err := td.run(ctx)
+	var removed []string
+	for i := len(undos) - 1; i >= 0; i-- {
+		if !slices.Contains(left, undos[i]) {
+			removed = append(removed, undos[i].what)
 		}
 	}
-	return nil
-}
-
-func bundleFirst(names []string, bundleName string) []string {
-	out := []string{}
-	for _, n := range names {
-		if n == bundleName {
-			out = append([]string{n}, out...)
-		} else {
-			out = append(out, n)
-		}
+	if err != nil {
+		return removed, fmt.Errorf("stop %s: %w", name, err)
 	}
-	return out
+	return removed, nil
 }

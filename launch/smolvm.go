@@ -109,10 +109,8 @@ func (b smolBackend) startGuest(ctx context.Context, s *session) (provision.Gues
 	if err != nil {
 		return nil, err
 	}
-	remove := []string{"smolvm", "machine", "delete", "-n", name, "-f"} // -f: else it prompts, and does nothing
-	if err := s.create("create machine", "machine "+name, remove, func() error {
-		return s.R.Run(ctx, shell.Cmd{Argv: b.createArgs(s, image), Note: b.createNote()})
-	}); err != nil {
+	if err := s.create(ctx, "create machine", "machine "+name, resource{kind: kindMachine, role: RoleAgent},
+		shell.Cmd{Argv: b.createArgs(s, image), Note: b.createNote()}); err != nil {
 		return nil, err
 	}
 	err = s.step("start machine", func() error { return shell.Run(ctx, s.R, "smolvm", "machine", "start", "-n", name) })

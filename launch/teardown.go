@@ -9,44 +9,131 @@ import (
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
-// teardown removes what a launch created, newest first. Each resource is
-// pushed before the command that creates it runs, since a failed create
-// (docker run after the container exists, smolvm start after create) can
-// still leave it behind.
+// teardown removes what a launch created, newest first, by ID. Each
+// resource is pushed before the command that creates it runs, since a
+// failed create (docker run after the container exists, smolvm start after
+// create) can still leave it behind.
 type teardown struct {
 	r     shell.Runner
-	steps []undo
+	steps []*undo
 }
 
+// undo is one resource to remove.
 type undo struct {
-	what string
-	argv []string
+	what string   // "bundle claude-bottle-x-bundle"
+	res  resource // its id is "" until the command creating it prints it
 }
 
-func (t *teardown) push(what string, argv ...string) {
-	t.steps = append(t.steps, undo{what: what, argv: argv})
+// describe names the resource and, once known, its ID (short, as docker ps shows it).
+func (u *undo) describe() string {
+	if u.res.kind == kindMachine || len(u.res.id) < 12 {
+		return u.what
+	}
+	return u.what + " (ID " + u.res.id[:12] + ")"
+}
+
+func (t *teardown) push(what string, res resource) *undo {
+	u := &undo{what: what, res: res}
+	t.steps = append(t.steps, u)
+	return u
 }
 
 // pop forgets the newest resource: its create found the name taken.
 func (t *teardown) pop() { t.steps = t.steps[:len(t.steps)-1] }
 
-// run removes everything, newest first. A failing removal is reported and
-// the rest still run; a resource that is already gone is not a failure.
-func (t *teardown) run(ctx context.Context) error {
+// run removes everything, newest first, and returns what is left. A failing
+// removal is reported and the rest still run; a resource that is already
+// gone is not a failure. Once ctx ends (the timeout, a second signal) no
+// more commands run: everything not yet removed is left.
+func (t *teardown) run(ctx context.Context) ([]*undo, error) {
 	var errs []error
+	var left []*undo
 	for i := len(t.steps) - 1; i >= 0; i-- {
 		u := t.steps[i]
-		if err := shell.Run(ctx, t.r, u.argv...); err != nil && !isGone(err) {
-			errs = append(errs, fmt.Errorf("remove %s: %w", u.what, err))
+		if ctx.Err() != nil {
+			left = append(left, u)
+			continue
+		}
+		if err := t.remove(ctx, u); err != nil {
+			left = append(left, u)
+			if ctx.Err() == nil {
+				errs = append(errs, fmt.Errorf("remove %s: %w", u.what, err))
+			}
 		}
 	}
+	if ctx.Err() != nil {
+		errs = append(errs, context.Cause(ctx))
+	}
 	t.steps = nil
-	return errors.Join(errs...)
+	return left, errors.Join(errs...)
+}
+
+// remove removes one resource by its ID. When its create printed none (it
+// failed or was cancelled, perhaps after creating it), the resource is
+// looked up by its labels and name: under the bottle's lock, and with the
+// name found free before anything was created, what matches is this
+// launch's.
+func (t *teardown) remove(ctx context.Context, u *undo) error {
+	targets := []resource{u.res}
+	if u.res.id == "" {
+		found, err := t.lookUp(ctx, u.res)
+		if err != nil {
+			return fmt.Errorf("find it: %w", err)
+		}
+		targets = found
+	}
+	for _, r := range targets {
+		if err := shell.Run(ctx, t.r, r.removeArgv()...); err != nil && !isGone(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookUp finds the bottle's resources of want's kind and role.
+func (t *teardown) lookUp(ctx context.Context, want resource) ([]resource, error) {
+	find := findContainers
+	if want.kind == kindNetwork {
+		find = findNetworks
+	}
+	found, err := find(ctx, t.r, want.bottle)
+	return withRole(found, want.role), err
+}
+
+// TeardownError is a teardown that left something behind.
+type TeardownError struct {
+	// StopCommand removes what is left.
+	StopCommand string
+	// Left is each resource left behind.
+	Left []string
+	Err  error
+}
+
+func (e *TeardownError) Error() string {
+	var b strings.Builder
+	b.WriteString("teardown: " + e.Err.Error())
+	if len(e.Left) > 0 {
+		b.WriteString("\nleft behind:")
+		for _, l := range e.Left {
+			b.WriteString("\n  " + l)
+		}
+		b.WriteString("\nremove it with: " + e.StopCommand)
+	}
+	return b.String()
+}
+
+func (e *TeardownError) Unwrap() error { return e.Err }
+
+// StopCommand is the command that removes a bottle.
+func StopCommand(bottle, backend string) string {
+	if backend == Smolmachines {
+		return "claude-bottle --backend smolmachines stop " + bottle
+	}
+	return "claude-bottle stop " + bottle
 }
 
 // isConflict classifies "that name is taken" answers of docker and smolvm:
-// the resource belongs to someone else (another bottle of the same name) and
-// must not be removed.
+// the resource belongs to someone else and must not be removed.
 func isConflict(err error) bool {
 	var e *shell.Error
 	if !errors.As(err, &e) {

@@ -10,18 +10,23 @@ import (
 	"strings"
 )
 
-// Network is a docker network the stand-in created.
+// Network is a docker network the stand-in created (State.Networks is by
+// ID: names may repeat, as the daemon let concurrent creates do up to
+// Engine 25).
 type Network struct {
+	Name     string            `json:"name"`
 	Internal bool              `json:"internal"`
 	Opts     []string          `json:"opts,omitempty"`
 	Labels   map[string]string `json:"labels"`
 }
 
-// Container is a docker container the stand-in created.
+// Container is a docker container the stand-in created (State.Containers
+// is by name: those are unique).
 type Container struct {
+	ID       string            `json:"id"`
 	Image    string            `json:"image"`
 	Labels   map[string]string `json:"labels"`
-	Networks []string          `json:"networks"`
+	Networks []string          `json:"networks"` // IDs, or "bridge"
 	Aliases  []string          `json:"aliases,omitempty"`
 	Ports    map[string]string `json:"ports,omitempty"` // "8888/tcp" -> "127.0.0.1:32768"
 	Running  bool              `json:"running"`
@@ -98,26 +103,26 @@ func (st *State) dockerNetwork(p *Proc, args []string) int {
 		if err != nil || len(rest) != 1 {
 			return usage(p, "docker", "network create: %v %q", err, rest)
 		}
-		if _, ok := st.Networks[rest[0]]; ok {
-			fmt.Fprintf(p.Stderr, "Error response from daemon: network with name %s already exists\n", rest[0])
-			return 1
-		}
-		st.Networks[rest[0]] = &Network{Internal: f.has("--internal"), Opts: f.all("--opt", "-o"), Labels: labels(f.all("--label"))}
-		fmt.Fprintf(p.Stdout, "%x\n", sha256.Sum256([]byte(rest[0])))
+		// No check that the name is free: Engine 20.10 checked with a
+		// read before the write, so concurrent creates all succeeded.
+		id := st.newID(rest[0])
+		st.Networks[id] = &Network{Name: rest[0], Internal: f.has("--internal"), Opts: f.all("--opt", "-o"), Labels: labels(f.all("--label"))}
+		fmt.Fprintln(p.Stdout, id)
 		return 0
 	case "rm":
-		for _, n := range args[1:] {
-			if _, ok := st.Networks[n]; !ok {
-				fmt.Fprintf(p.Stderr, "Error: No such network: %s\n", n)
-				return 1
+		for _, ref := range args[1:] {
+			id, code := st.network(p, "Error: ", ref)
+			if code != 0 {
+				return code
 			}
 			for cn, c := range st.Containers {
-				if contains(c.Networks, n) {
-					fmt.Fprintf(p.Stderr, "Error response from daemon: error while removing network: network %s has active endpoints (%s)\n", n, cn)
+				if contains(c.Networks, id) {
+					fmt.Fprintf(p.Stderr, "Error response from daemon: error while removing network: network %s id %s has active endpoints (%s)\n", st.Networks[id].Name, id, cn)
 					return 1
 				}
 			}
-			delete(st.Networks, n)
+			delete(st.Networks, id)
+			fmt.Fprintln(p.Stdout, ref)
 		}
 		return 0
 	case "ls":
@@ -127,15 +132,18 @@ func (st *State) dockerNetwork(p *Proc, args []string) int {
 		if err != nil || len(rest) != 2 {
 			return usage(p, "docker", "network connect: %v %q", err, rest)
 		}
-		c, ok := st.Containers[rest[1]]
+		_, c, ok := st.container(rest[1])
 		if !ok {
 			return noSuchContainer(p, rest[1])
 		}
-		if _, ok := st.Networks[rest[0]]; !ok && rest[0] != "bridge" {
-			fmt.Fprintf(p.Stderr, "Error: No such network: %s\n", rest[0])
-			return 1
+		id := "bridge"
+		if rest[0] != "bridge" {
+			var code int
+			if id, code = st.network(p, "Error: ", rest[0]); code != 0 {
+				return code
+			}
 		}
-		c.Networks = append(c.Networks, rest[0])
+		c.Networks = append(c.Networks, id)
 		c.Aliases = append(c.Aliases, f.all("--alias")...)
 		return 0
 	}
@@ -177,18 +185,21 @@ func (st *State) dockerCreate(p *Proc, args []string, run bool) int {
 		return code
 	}
 	name := f.one("--name")
-	if _, ok := st.Containers[name]; ok || name == "" {
-		fmt.Fprintf(p.Stderr, "docker: Error response from daemon: Conflict. The container name %q is already in use.\n", name)
+	if name == "" {
+		return usage(p, "docker", "create: the fake wants --name")
+	}
+	if old, ok := st.Containers[name]; ok {
+		fmt.Fprintf(p.Stderr, "docker: Error response from daemon: Conflict. The container name \"/%s\" is already in use by container %q.\n", name, old.ID)
 		return 125
 	}
-	c := &Container{Image: rest[0], Labels: labels(f.all("--label")), Ports: map[string]string{},
+	c := &Container{ID: st.newID(name), Image: rest[0], Labels: labels(f.all("--label")), Ports: map[string]string{},
 		Created: st.Clock, Aliases: f.all("--network-alias"), Running: run}
 	if n := f.one("--network"); n != "" {
-		if _, ok := st.Networks[n]; !ok {
-			fmt.Fprintf(p.Stderr, "docker: Error response from daemon: network %s not found.\n", n)
+		id, code := st.network(p, "docker: Error response from daemon: ", n)
+		if code != 0 {
 			return 125
 		}
-		c.Networks = []string{n}
+		c.Networks = []string{id}
 	}
 	for _, e := range f.all("-e", "--env") {
 		if k, _, hasVal := strings.Cut(e, "="); !hasVal {
@@ -207,8 +218,58 @@ func (st *State) dockerCreate(p *Proc, args []string, run bool) int {
 		st.NextPort++
 	}
 	st.Containers[name] = c
-	fmt.Fprintf(p.Stdout, "%x\n", sha256.Sum256([]byte(name)))
+	fmt.Fprintln(p.Stdout, c.ID)
 	return 0
+}
+
+// newID is a fresh 64-hex ID (unique: the clock moves on every call).
+func (st *State) newID(name string) string {
+	return fmt.Sprintf("%x", sha256.Sum256([]byte(fmt.Sprintf("%s %d %d", name, st.Clock, len(st.Networks)+len(st.Containers)))))
+}
+
+// container finds a container by name, ID or unique ID prefix, as docker does.
+func (st *State) container(ref string) (string, *Container, bool) {
+	if c, ok := st.Containers[ref]; ok {
+		return ref, c, true
+	}
+	var found []string
+	for n, c := range st.Containers {
+		if ref != "" && strings.HasPrefix(c.ID, ref) {
+			found = append(found, n)
+		}
+	}
+	if len(found) != 1 {
+		return "", nil, false
+	}
+	return found[0], st.Containers[found[0]], true
+}
+
+// network finds a network by full ID, then name, then ID prefix, as the
+// daemon does; a name two networks share is ambiguous.
+func (st *State) network(p *Proc, prefix, ref string) (string, int) {
+	if _, ok := st.Networks[ref]; ok {
+		return ref, 0
+	}
+	var byName, byPrefix []string
+	for id, n := range st.Networks {
+		if n.Name == ref {
+			byName = append(byName, id)
+		}
+		if ref != "" && strings.HasPrefix(id, ref) {
+			byPrefix = append(byPrefix, id)
+		}
+	}
+	switch {
+	case len(byName) == 1:
+		return byName[0], 0
+	case len(byName) > 1:
+		fmt.Fprintf(p.Stderr, "%snetwork %s is ambiguous (%d matches found based on name)\n", prefix, ref, len(byName))
+		return "", 1
+	case len(byPrefix) == 1:
+		return byPrefix[0], 0
+	}
+	fmt.Fprintf(p.Stderr, "%sNo such network: %s\n", prefix, ref)
+	return "", 1
 }
 
 func (st *State) dockerCp(p *Proc, args []string) int {
@@ -216,7 +277,7 @@ func (st *State) dockerCp(p *Proc, args []string) int {
 		return usage(p, "docker", "fake cp takes only '- CONTAINER:DIR'")
 	}
 	name, dir, ok := strings.Cut(args[1], ":")
-	c, exists := st.Containers[name]
+	_, c, exists := st.container(name)
 	if !ok || !exists {
 		return noSuchContainer(p, name)
 	}
@@ -239,7 +300,7 @@ func (st *State) dockerCp(p *Proc, args []string) int {
 
 func (st *State) dockerStart(p *Proc, args []string) int {
 	for _, n := range args {
-		c, ok := st.Containers[n]
+		_, c, ok := st.container(n)
 		if !ok {
 			return noSuchContainer(p, n)
 		}
@@ -254,7 +315,7 @@ func (st *State) dockerExec(p *Proc, args []string) int {
 	if err != nil || len(rest) < 2 {
 		return usage(p, "docker", "exec: %v %q", err, rest)
 	}
-	c, ok := st.Containers[rest[0]]
+	_, c, ok := st.container(rest[0])
 	if !ok {
 		return noSuchContainer(p, rest[0])
 	}
@@ -277,7 +338,7 @@ func (st *State) dockerPort(p *Proc, args []string) int {
 	if len(args) != 2 {
 		return usage(p, "docker", "fake port takes CONTAINER PORT/tcp")
 	}
-	c, ok := st.Containers[args[0]]
+	_, c, ok := st.container(args[0])
 	if !ok {
 		return noSuchContainer(p, args[0])
 	}
@@ -295,17 +356,17 @@ func (st *State) dockerRm(p *Proc, args []string) int {
 	if err != nil {
 		return usage(p, "docker", "rm: %v", err)
 	}
-	for _, n := range rest {
-		c, ok := st.Containers[n]
+	for _, ref := range rest {
+		n, c, ok := st.container(ref)
 		if !ok {
-			return noSuchContainer(p, n)
+			return noSuchContainer(p, ref)
 		}
 		if c.Running && !f.has("-f") && !f.has("--force") {
-			fmt.Fprintf(p.Stderr, "Error response from daemon: You cannot remove a running container %s.\n", n)
+			fmt.Fprintf(p.Stderr, "Error response from daemon: You cannot remove a running container %s.\n", c.ID)
 			return 1
 		}
 		delete(st.Containers, n)
-		fmt.Fprintln(p.Stdout, n)
+		fmt.Fprintln(p.Stdout, ref)
 	}
 	return 0
 }
@@ -334,7 +395,7 @@ func (st *State) dockerLogs(p *Proc, args []string) int {
 	if err != nil || len(rest) != 1 {
 		return usage(p, "docker", "logs: %v", err)
 	}
-	if _, ok := st.Containers[rest[0]]; !ok {
+	if _, _, ok := st.container(rest[0]); !ok {
 		return noSuchContainer(p, rest[0])
 	}
 	fmt.Fprintln(p.Stdout, "[pipelock] listening on 0.0.0.0:8888")

@@ -13,6 +13,7 @@
 // quoted command line must start with PREFIX) followed by any of
 // "stdout TEXT", "stderr TEXT", "exit N", "block" (sleep until killed).
 // The first matching block wins; an overridden command changes no state.
+// "delay DURATION" alone only delays: the command then runs as usual.
 package fake
 
 import (
@@ -66,7 +67,11 @@ func Run(prog string, p *Proc) int {
 	logf(p.Dir, "%s\n", strings.ReplaceAll(line, p.Dir, "$WORK"))
 	if ans, ok := findAnswer(p.Dir, line); ok {
 		syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-		return ans.play(p)
+		if !ans.delayOnly() {
+			return ans.play(p)
+		}
+		time.Sleep(ans.delay) // other calls go on meanwhile
+		syscall.Flock(int(lock.Fd()), syscall.LOCK_EX)
 	}
 	st, err := load(p.Dir)
 	if err != nil {
@@ -132,8 +137,8 @@ func Leftovers(dir string) (string, error) {
 		return "", err
 	}
 	var out []string
-	for n := range st.Networks {
-		out = append(out, "network "+n)
+	for _, n := range st.Networks {
+		out = append(out, "network "+n.Name)
 	}
 	for n := range st.Containers {
 		out = append(out, "container "+n)
@@ -152,6 +157,11 @@ type answer struct {
 	stdout, stderr []string
 	exit           int
 	block          bool
+	delay          time.Duration
+}
+
+func (a answer) delayOnly() bool {
+	return a.delay > 0 && a.stdout == nil && a.stderr == nil && a.exit == 0 && !a.block
 }
 
 func (a answer) play(p *Proc) int {
@@ -203,6 +213,10 @@ func findAnswer(dir, line string) (answer, bool) {
 		case "block":
 			if cur != nil {
 				cur.block = true
+			}
+		case "delay":
+			if cur != nil {
+				cur.delay, _ = time.ParseDuration(rest)
 			}
 		}
 	}

@@ -1,19 +1,77 @@
 package fake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
+	"text/template"
 )
 
-// dockerPs answers `docker ps -a --filter label=K[=V] --format F`: the
-// names for '{{.Names}}', else (a JSON format) one JSON object per
-// container with the fields docker prints.
+// psRow is what a `docker ps --format` template sees of a container.
+type psRow struct {
+	ID, Names, Image, State, Ports, CreatedAt, Labels string
+	labels                                            map[string]string
+}
+
+// Label is docker's {{.Label "key"}}: one label's value, "" when unset.
+func (r psRow) Label(k string) string { return r.labels[k] }
+
+// networkRow is what a `docker network ls --format` template sees.
+type networkRow struct {
+	ID, Name, Driver, Labels string
+	labels                   map[string]string
+}
+
+func (r networkRow) Label(k string) string { return r.labels[k] }
+
+// format parses a --format template with docker's json function.
+func format(p *Proc, text string) (*template.Template, int) {
+	t, err := template.New("format").Funcs(template.FuncMap{"json": func(v any) string {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		enc.Encode(v)
+		return strings.TrimSpace(b.String())
+	}}).Parse(text)
+	if err != nil {
+		return nil, usage(p, "docker", "template parsing error: %v", err)
+	}
+	return t, 0
+}
+
+// joinLabels is .Labels: k=v pairs joined with commas, as docker prints them.
+func joinLabels(m map[string]string) string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+// shortID is what docker prints without --no-trunc.
+func shortID(id string, full bool) string {
+	if full || len(id) < 12 {
+		return id
+	}
+	return id[:12]
+}
+
+// dockerPs answers `docker ps -a --filter label=K[=V] --format F`.
 func (st *State) dockerPs(p *Proc, args []string) int {
 	f, rest, err := parse(args, []string{"--filter", "--format"}, []string{"-a", "--all", "-q", "--no-trunc"}, false)
 	if err != nil || len(rest) != 0 {
 		return usage(p, "docker", "ps: %v", err)
+	}
+	text := f.one("--format")
+	if f.has("-q") || text == "" {
+		text = "{{.ID}}"
+	}
+	t, code := format(p, text+"\n")
+	if code != 0 {
+		return code
 	}
 	var names []string
 	for n, c := range st.Containers {
@@ -24,32 +82,21 @@ func (st *State) dockerPs(p *Proc, args []string) int {
 	sort.Strings(names)
 	for _, n := range names {
 		c := st.Containers[n]
-		format := f.one("--format")
-		if f.has("-q") || format == "{{.Names}}" {
-			fmt.Fprintln(p.Stdout, n)
-			continue
-		}
-		if !strings.Contains(format, "json") {
-			return usage(p, "docker", "ps: the fake prints --format {{.Names}} or JSON, not %q", format)
-		}
 		state := "created"
 		if c.Running {
 			state = "running"
 		}
-		var ports, labels []string
+		var ports []string
 		for cp, hp := range c.Ports {
 			ports = append(ports, hp+"->"+cp)
 		}
 		sort.Strings(ports)
-		for k, v := range c.Labels {
-			labels = append(labels, k+"="+v)
+		row := psRow{ID: shortID(c.ID, f.has("--no-trunc")), Names: n, Image: c.Image, State: state,
+			Ports: strings.Join(ports, ", "), CreatedAt: fmt.Sprintf("2026-11-27 00:00:%02d +0000 UTC", c.Created%60),
+			Labels: joinLabels(c.Labels), labels: c.Labels}
+		if err := t.Execute(p.Stdout, row); err != nil {
+			return usage(p, "docker", "ps: template: %v", err)
 		}
-		sort.Strings(labels)
-		b, _ := json.Marshal(map[string]string{
-			"Names": n, "Image": c.Image, "State": state, "Ports": strings.Join(ports, ", "),
-			"Labels": strings.Join(labels, ","), "CreatedAt": fmt.Sprintf("2026-11-27 00:00:%02d +0000 UTC", c.Created%60),
-		})
-		fmt.Fprintln(p.Stdout, string(b))
 	}
 	return 0
 }
@@ -69,21 +116,37 @@ func matchesFilters(labels map[string]string, filters []string) bool {
 	return true
 }
 
-// dockerNetworkLs answers `docker network ls --filter label=… --format {{.Name}}`.
+// dockerNetworkLs answers `docker network ls --filter label=… --format F`.
 func (st *State) dockerNetworkLs(p *Proc, args []string) int {
-	f, rest, err := parse(args, []string{"--filter", "--format"}, []string{"-q"}, false)
-	if err != nil || len(rest) != 0 || f.one("--format") != "{{.Name}}" {
-		return usage(p, "docker", "network ls: %v (fake prints --format {{.Name}} only)", err)
+	f, rest, err := parse(args, []string{"--filter", "--format"}, []string{"-q", "--no-trunc"}, false)
+	if err != nil || len(rest) != 0 {
+		return usage(p, "docker", "network ls: %v", err)
 	}
-	var names []string
-	for n, nw := range st.Networks {
+	text := f.one("--format")
+	if f.has("-q") || text == "" {
+		text = "{{.ID}}"
+	}
+	t, code := format(p, text+"\n")
+	if code != 0 {
+		return code
+	}
+	var ids []string
+	for id, nw := range st.Networks {
 		if matchesFilters(nw.Labels, f.all("--filter")) {
-			names = append(names, n)
+			ids = append(ids, id)
 		}
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintln(p.Stdout, n)
+	sort.Slice(ids, func(i, j int) bool {
+		a, b := st.Networks[ids[i]], st.Networks[ids[j]]
+		return a.Name < b.Name || a.Name == b.Name && ids[i] < ids[j]
+	})
+	for _, id := range ids {
+		nw := st.Networks[id]
+		row := networkRow{ID: shortID(id, f.has("--no-trunc")), Name: nw.Name, Driver: "bridge",
+			Labels: joinLabels(nw.Labels), labels: nw.Labels}
+		if err := t.Execute(p.Stdout, row); err != nil {
+			return usage(p, "docker", "network ls: template: %v", err)
+		}
 	}
 	return 0
 }
