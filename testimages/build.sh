@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds the test images on a machine without any image registry (see
 # README.md beside this file). Idempotent and cached: each image carries the
-# label claude-bottle.test.hash, a hash of its inputs (including the IDs of the
-# images it is built on); an image whose label matches is not rebuilt.
+# label claude-bottle.test-image, a hash of its inputs (including the IDs of
+# the images it is built on); an image whose label matches is not rebuilt.
+# No image gets claude-bottle.name: images built from these would inherit it
+# and look like a bottle's resources.
 #
 #   testimages/build.sh [--force] [--clean]
 #     --force   rebuild every image
-#     --clean   remove the test images (label claude-bottle.test=1) and exit
+#     --clean   remove the test images (named claude-bottle-test/… and
+#               labelled claude-bottle.test-image) and exit
 #
 # Environment: SUITE (bookworm), DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR
 # (default: the ones apt uses on this machine, else deb.debian.org).
@@ -23,8 +26,7 @@ STANDIN_IMAGE=$PREFIX/pipelock-standin:latest
 BUNDLE_IMAGE=$PREFIX/bundle:latest
 STAGE_AGENT_IMAGE=$PREFIX/stage/agent:latest # the agent image as `images build` makes it
 AGENT_IMAGE=$PREFIX/agent:latest             # plus the stand-in claude
-HASH_LABEL=claude-bottle.test.hash
-LABELS=(--label claude-bottle.test=1 --label claude-bottle.name=testimages)
+HASH_LABEL=claude-bottle.test-image
 # Bump when a recipe below changes in a way its hashed inputs do not show.
 RECIPE=1
 
@@ -32,17 +34,17 @@ force=false
 case "${1:-}" in
 --force) force=true ;;
 --clean)
-	# Children first: a pass removes what has no child left; a few passes do all.
-	for _ in 1 2 3 4 5 6 7 8; do
-		ids=$(docker image ls -q --filter label=claude-bottle.test=1 | sort -u)
-		[ -n "$ids" ] || break
-		for id in $ids; do
-			docker image rm -f "$id" >/dev/null 2>&1 || true
-		done
+	# This script's images: named under $PREFIX/ and labelled. An image built
+	# FROM one of them inherits the label, not the name, and is kept. Removed
+	# by name, without -f: docker deletes an image once its last name is gone
+	# and nothing is built on it or runs it (then its untagged parents too).
+	ours() { docker image ls --filter "label=$HASH_LABEL" --format '{{.Repository}}:{{.Tag}}' | grep "^$PREFIX/" || true; }
+	for ref in $(ours); do
+		docker image rm "$ref" >/dev/null || true
 	done
-	if [ -n "$(docker image ls -q --filter label=claude-bottle.test=1)" ]; then
+	if [ -n "$(ours)" ]; then
 		echo "some test images are still in use:" >&2
-		docker image ls --filter label=claude-bottle.test=1 >&2
+		ours >&2
 		exit 1
 	fi
 	echo "removed the test images"
@@ -135,8 +137,6 @@ EOF
 		docker import \
 			-c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 			-c 'CMD ["bash"]' \
-			-c 'LABEL claude-bottle.test=1' \
-			-c 'LABEL claude-bottle.name=testimages' \
 			-c "LABEL $HASH_LABEL=$1" \
 			-m "debootstrap --variant=minbase $SUITE $DEBIAN_MIRROR" \
 			- "$DEBIAN_IMAGE" >/dev/null
@@ -147,7 +147,7 @@ EOF
 build_node() {
 	log "docker build $NODE_IMAGE"
 	docker build --force-rm -q -t "$NODE_IMAGE" --build-arg "BASE=$DEBIAN_IMAGE" \
-		"${LABELS[@]}" --label "$HASH_LABEL=$1" - <"$here/node/Dockerfile" >/dev/null
+		--label "$HASH_LABEL=$1" - <"$here/node/Dockerfile" >/dev/null
 }
 
 # ---- c. the pipelock stand-in (static Go binary in a scratch image).
@@ -158,7 +158,7 @@ build_standin() {
 	(cd "$here/pipelock-standin" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$ctx/pipelock" .)
 	cp "$here/pipelock-standin/Dockerfile" "$ctx/Dockerfile"
 	cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-certificates.crt" 2>/dev/null || : >"$ctx/ca-certificates.crt"
-	docker build --force-rm -q -t "$STANDIN_IMAGE" "${LABELS[@]}" --label "$HASH_LABEL=$1" "$ctx" >/dev/null
+	docker build --force-rm -q -t "$STANDIN_IMAGE" --label "$HASH_LABEL=$1" "$ctx" >/dev/null
 }
 
 # ---- d. bundle and agent with `claude-bottle images build`.
@@ -179,7 +179,7 @@ images_build() {
 	"${cmd[@]}" build --binary "$claude_bottle" \
 		--bundle-base "$DEBIAN_IMAGE" --agent-base "$NODE_IMAGE" \
 		--pipelock-image "$STANDIN_IMAGE" --claude-code-version none \
-		--label claude-bottle.test=1 --label claude-bottle.name=testimages "$@" >/dev/null 2>"$work/images-build.log" ||
+		"$@" >/dev/null 2>"$work/images-build.log" ||
 		{
 			tail -n 40 "$work/images-build.log" >&2
 			die "images build failed"
@@ -197,17 +197,29 @@ build_agent() {
 	chmod 0755 "$ctx/claude"
 	log "docker build $AGENT_IMAGE"
 	docker build --force-rm -q -t "$AGENT_IMAGE" --build-arg "BASE=$STAGE_AGENT_IMAGE" \
-		"${LABELS[@]}" --label "$HASH_LABEL=$1" "$ctx" >/dev/null
+		--label "$HASH_LABEL=$1" "$ctx" >/dev/null
 }
 
 # step IMAGE HASH FUNC: build IMAGE with FUNC HASH unless cached.
 step() {
+	local old
 	if cached "$1" "$2"; then
 		log "$1: cached"
 	else
+		old=$(image_id "$1" 2>/dev/null || true)
 		log "$1: building"
 		timed "$3" "$2"
+		[ -z "$old" ] || drop_untagged "$old"
 	fi
+}
+
+# drop_untagged ID: remove the image a rebuild took the name from, unless it
+# still has a name (then it is someone's). Not by label: images built from
+# ours inherit it. Without -f: an image in use or built on stays; docker
+# removes it with the last image built on it.
+drop_untagged() {
+	[ -n "$(docker image inspect -f '{{join .RepoTags " "}}' "$1" 2>/dev/null)" ] ||
+		docker image rm "$1" >/dev/null 2>&1 || true
 }
 
 total=$SECONDS
@@ -236,6 +248,4 @@ step "$STAGE_AGENT_IMAGE" "$h" build_stage_agent
 h=$( (image_id "$STAGE_AGENT_IMAGE" && hash_files "$here/agent/Dockerfile" "$here/agent/claude") | sha)
 step "$AGENT_IMAGE" "$h" build_agent
 
-# Images a rebuild left untagged.
-docker image prune -f --filter label=claude-bottle.test=1 >/dev/null
 log "done in $((SECONDS - total))s: $DEBIAN_IMAGE $NODE_IMAGE $STANDIN_IMAGE $BUNDLE_IMAGE $AGENT_IMAGE"
