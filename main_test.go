@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"testing"
@@ -41,6 +44,7 @@ func params(dir string) testscript.Params {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"leftovers": cmdLeftovers,
+			"staticelf": cmdStaticELF,
 		},
 	}
 }
@@ -58,6 +62,24 @@ func cmdLeftovers(ts *testscript.TestScript, neg bool, args []string) {
 	if (out != "") != neg {
 		ts.Fatalf("leftovers:\n%s", out)
 	}
+}
+
+// cmdStaticELF writes a minimal static linux ELF executable (one PT_LOAD
+// segment, no interpreter): images build takes no dynamic binary, and the
+// test binary is one when cgo is on.
+func cmdStaticELF(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: staticelf FILE")
+	}
+	le := binary.LittleEndian
+	var b bytes.Buffer
+	b.Write([]byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // 64-bit, little endian, SysV
+	for _, v := range []any{uint16(elf.ET_EXEC), uint16(elf.EM_X86_64), uint32(1), uint64(0x401000), uint64(64), uint64(0),
+		uint32(0), uint16(64), uint16(56), uint16(1), uint16(64), uint16(0), uint16(0),
+		uint32(elf.PT_LOAD), uint32(elf.PF_R), uint64(0), uint64(0x400000), uint64(0x400000), uint64(120), uint64(120), uint64(0x1000)} {
+		binary.Write(&b, le, v)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b.Bytes(), 0o755))
 }
 
 func TestSmolmachines(t *testing.T) { testscript.Run(t, params("testscripts/smolmachines")) }
