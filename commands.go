@@ -22,6 +22,7 @@ func commands(d *deps) []*cli.Command {
 		launchCommand(d),
 		lsCommand(d),
 		stopCommand(d),
+		fetchCommand(d),
 		logsCommand(d),
 		doctorCommand(d),
 		images.Command(d.runner),

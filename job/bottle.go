@@ -1,0 +1,164 @@
+package job
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/provision"
+	"github.com/claude-bottle/claude-bottle/shell"
+)
+
+// Backends (launch.Docker, launch.Smolmachines: launch imports job, not
+// the other way round).
+const (
+	Docker       = "docker"
+	Smolmachines = "smolmachines"
+)
+
+// Labels a launch puts on the agent's container or machine for the job
+// loop: the host repository it started from (--cwd, absolute) and the
+// commit it started from, the basis of every fetch.
+const (
+	LabelRepo = "claude-bottle.repo"
+	LabelBase = "claude-bottle.base"
+	// The launch's own labels (launch.LabelName, launch.LabelRole).
+	labelName = "claude-bottle.name"
+	labelRole = "claude-bottle.role"
+)
+
+// LabelArgs are the --label flags recording repo and base on the agent
+// (docker run and smolvm machine create spell them alike); none for a
+// launch without a repository.
+func LabelArgs(repo, base string) []string {
+	var a []string
+	if repo != "" {
+		a = append(a, "--label", LabelRepo+"="+repo)
+	}
+	if base != "" {
+		a = append(a, "--label", LabelBase+"="+base)
+	}
+	return a
+}
+
+// ErrUnknownBottle: no agent container or machine has the bottle's name.
+var ErrUnknownBottle = errors.New("no such bottle")
+
+// ErrNoRepository: the bottle records no host repository and none was given.
+var ErrNoRepository = errors.New("no host repository")
+
+// Bottle is a bottle's agent as the job loop reaches it.
+type Bottle struct {
+	Name    string
+	Backend string
+	// Agent is the container (docker) or machine (smolmachines).
+	Agent string
+	// Repo and Base are what the launch recorded ("" when it did not).
+	Repo, Base string
+}
+
+// execArgv runs argv in the guest as the agent user, with its stdout
+// streamed to the host.
+func (b Bottle) execArgv(argv []string) []string {
+	if b.Backend == Smolmachines {
+		a := []string{"smolvm", "machine", "exec", "--name", b.Agent,
+			"--stream", // without it smolvm buffers the output and cuts it at 11 MiB, silently
+			"--",
+			"runuser", "-u", provision.Agent.Name, "--", // exec has no --user (smolvm 1.9)
+		}
+		return append(a, argv...)
+	}
+	return append([]string{"docker", "exec", "-u", provision.Agent.Name, b.Agent}, argv...)
+}
+
+// Locate finds bottle name's agent: on backend first, then on the other
+// (smolvm only when withSmolvm, as for stop). An answer with no output
+// (the dry-run's) is taken as the bottle, with nothing recorded.
+func Locate(ctx context.Context, r shell.Runner, name, backend string, withSmolvm bool) (Bottle, error) {
+	if err := bundle.ValidateName(name); err != nil {
+		return Bottle{}, err
+	}
+	order := []func(context.Context, shell.Runner, string) (Bottle, error){locateContainer}
+	if withSmolvm || backend == Smolmachines {
+		order = append(order, locateMachine)
+	}
+	if backend == Smolmachines {
+		order[0], order[len(order)-1] = order[len(order)-1], order[0]
+	}
+	for _, find := range order {
+		b, err := find(ctx, r, name)
+		if !errors.Is(err, ErrUnknownBottle) {
+			return b, err
+		}
+	}
+	return Bottle{}, fmt.Errorf("%w %q (claude-bottle ls lists them)", ErrUnknownBottle, name)
+}
+
+// locateContainer reads the agent container's labels.
+func locateContainer(ctx context.Context, r shell.Runner, name string) (Bottle, error) {
+	agent := bundle.AgentName(name)
+	out, err := shell.Output(ctx, r, "docker", "inspect", "--type", "container", "--format", "{{json .Config.Labels}}", agent)
+	var se *shell.Error
+	if errors.As(err, &se) && strings.Contains(se.Stderr, "No such") {
+		return Bottle{}, ErrUnknownBottle
+	}
+	if err != nil {
+		return Bottle{}, fmt.Errorf("find bottle %s: %w", name, err)
+	}
+	var labels map[string]string
+	if out != "" {
+		if err := json.Unmarshal([]byte(out), &labels); err != nil {
+			return Bottle{}, fmt.Errorf("find bottle %s: docker inspect printed %q: %v", name, out, err)
+		}
+		if labels[labelName] != name || labels[labelRole] != "agent" {
+			return Bottle{}, fmt.Errorf("find bottle %s: the container %s is not its agent (labels %s=%q, %s=%q)",
+				name, agent, labelName, labels[labelName], labelRole, labels[labelRole])
+		}
+	}
+	return bottleFrom(name, Docker, agent, labels)
+}
+
+// machine is the part of `smolvm machine ls --json` Locate reads.
+type machine struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
+}
+
+// locateMachine finds the agent machine in `smolvm machine ls --json`.
+func locateMachine(ctx context.Context, r shell.Runner, name string) (Bottle, error) {
+	agent := bundle.AgentName(name)
+	out, err := shell.Output(ctx, r, "smolvm", "machine", "ls", "--json")
+	if err != nil {
+		return Bottle{}, fmt.Errorf("find bottle %s: %w", name, err)
+	}
+	if out == "" {
+		return bottleFrom(name, Smolmachines, agent, nil)
+	}
+	var ms []machine
+	if err := json.Unmarshal([]byte(out), &ms); err != nil {
+		return Bottle{}, fmt.Errorf("find bottle %s: smolvm printed %q: %v", name, out, err)
+	}
+	for _, m := range ms {
+		if m.Name == agent && m.Labels[labelName] == name {
+			return bottleFrom(name, Smolmachines, agent, m.Labels)
+		}
+	}
+	return Bottle{}, ErrUnknownBottle
+}
+
+// bottleFrom checks what the launch recorded: the repository must be an
+// absolute path, the base an object id.
+func bottleFrom(name, backend, agent string, labels map[string]string) (Bottle, error) {
+	b := Bottle{Name: name, Backend: backend, Agent: agent, Repo: labels[LabelRepo], Base: labels[LabelBase]}
+	if b.Repo != "" && !filepath.IsAbs(b.Repo) {
+		return Bottle{}, fmt.Errorf("bottle %s: label %s=%q is not an absolute path", name, LabelRepo, b.Repo)
+	}
+	if b.Base != "" && !sha1RE.MatchString(b.Base) && !sha256RE.MatchString(b.Base) {
+		return Bottle{}, fmt.Errorf("bottle %s: label %s=%q is not an object id", name, LabelBase, b.Base)
+	}
+	return b, nil
+}
