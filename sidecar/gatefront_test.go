@@ -178,7 +178,7 @@ func TestGateRefusesBadRequests(t *testing.T) {
 	if err == nil || !strings.Contains(out, `fatal: remote error: git-gate: unknown repository "/nope.git"`) {
 		t.Errorf("git shows the refusal as: %v\n%s", err, out)
 	}
-	if log := g.out.String(); !strings.Contains(log, `[git-gate] `) || !strings.Contains(log, `unknown repository \"/stray.git\"`) {
+	if log := logEventually(g.out, `unknown repository \"/stray.git\"`); !strings.Contains(log, `[git-gate] `) || !strings.Contains(log, `unknown repository \"/stray.git\"`) {
 		t.Errorf("the bundle's log lacks the refusal:\n%s", log)
 	}
 }
@@ -196,7 +196,7 @@ func TestGateLogShowsGuestBytesVisibly(t *testing.T) {
 	if err == nil {
 		t.Fatalf("the deletion was forwarded:\n%s", out)
 	}
-	log := g.out.String()
+	log := logEventually(g.out, "refused by its ref policy")
 	for _, raw := range []string{"\x1b", "\x07", "\u009b", "\u202e"} {
 		if strings.Contains(log, raw) {
 			t.Errorf("the bundle's log has a raw %q:\n%s", raw, log)

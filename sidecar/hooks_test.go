@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
 )
@@ -157,9 +158,20 @@ func TestGateFetchFailsWhenUpstreamIsDown(t *testing.T) {
 	if !strings.Contains(out, "git-gate: cannot refresh app from its upstream: fatal: '"+g.upstream+"' does not appear to be a git repository") {
 		t.Errorf("fetch output lacks the gate's reason:\n%s", out)
 	}
-	if log := g.out.String(); !strings.Contains(log, "[git-gate] ") || !strings.Contains(log, "refresh failed") {
+	// The daemon's line reaches the log through the init's pipe, possibly
+	// after the client already has its ERR.
+	if log := logEventually(g.out, "refresh failed"); !strings.Contains(log, "[git-gate] ") || !strings.Contains(log, "refresh failed") {
 		t.Errorf("the bundle's log lacks the failure:\n%s", log)
 	}
+}
+
+// logEventually returns the log once it holds want, or after 5 s.
+func logEventually(out *syncBuffer, want string) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), want) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return out.String()
 }
 
 func TestGatePushIsForwarded(t *testing.T) {
@@ -178,7 +190,7 @@ func TestGatePushIsForwarded(t *testing.T) {
 	if got := g.rev(t, g.upstream, "feature"); got != second {
 		t.Errorf("upstream feature = %s, want %s", got, second)
 	}
-	if log := g.out.String(); !strings.Contains(log, "[git-gate] ") || !strings.Contains(log, "receive-pack app: forwarded ["+second+":refs/heads/feature]") {
+	if log := logEventually(g.out, "forwarded ["+second); !strings.Contains(log, "[git-gate] ") || !strings.Contains(log, "receive-pack app: forwarded ["+second+":refs/heads/feature]") {
 		t.Errorf("the bundle's log lacks the forwarded push:\n%s", log)
 	}
 }

@@ -145,7 +145,7 @@ func TestGateRefusesRewriteAndTagDeletion(t *testing.T) {
 		t.Errorf("upstream v1.0 = %s, want it kept", got)
 	}
 	want := `[git-gate] time=`
-	line := grepLines(g.out.String(), "refused by its ref policy")
+	line := grepLines(logEventually(g.out, "refused by its ref policy"), "refused by its ref policy")
 	if !strings.HasPrefix(line, want) || !strings.Contains(line, "refs/heads/trunk: rewriting the default branch") ||
 		!strings.Contains(line, "refs/tags/v1.0: deleting a ref") {
 		t.Errorf("the bundle's log lacks the refused push:\n%s", g.out)
@@ -179,7 +179,7 @@ func TestGateLetsTopicBranchesBeRewritten(t *testing.T) {
 	if got := g.rev(t, g.upstream, "refs/tags/v2"); got != rewritten {
 		t.Errorf("upstream v2 = %s, want %s", got, rewritten)
 	}
-	if line := grepLines(g.out.String(), "forwarded ["+rewritten+":refs/heads/topic "); !strings.HasPrefix(line, "[git-gate] ") {
+	if line := grepLines(logEventually(g.out, "forwarded ["+rewritten), "forwarded ["+rewritten+":refs/heads/topic "); !strings.HasPrefix(line, "[git-gate] ") {
 		t.Errorf("the bundle's log lacks the forwarded forced push:\n%s", g.out)
 	}
 }
@@ -216,7 +216,7 @@ func TestGateRewriteBeforeAnyFetch(t *testing.T) {
 	if got := g.rev(t, g.upstream, "trunk"); got != g.first {
 		t.Errorf("upstream trunk = %s, want %s kept", got, g.first)
 	}
-	if line := grepLines(g.out.String(), "upstream refused"); !strings.HasPrefix(line, "[git-gate] ") {
+	if line := grepLines(logEventually(g.out, "upstream refused"), "upstream refused"); !strings.HasPrefix(line, "[git-gate] ") {
 		t.Errorf("the bundle's log lacks the refused push:\n%s", g.out)
 	}
 }
