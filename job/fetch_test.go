@@ -62,7 +62,8 @@ func TestFetchBringsTheWorkHome(t *testing.T) {
 		t.Errorf("git log bottle/demo/feature: %q", out)
 	}
 
-	// Again with nothing new: nothing is set, and little travels.
+	// Again with nothing new, later: nothing is set, and little travels.
+	r.guestExec.Env = append(r.guestExec.Env, "GIT_AUTHOR_DATE=@2000000000 +0000", "GIT_COMMITTER_DATE=@2000000000 +0000")
 	res, err = w.fetch(r, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -426,3 +427,44 @@ func TestFetchHonestGuestOnSHA256(t *testing.T) {
 }
 
 var _ io.Writer = (*capture)(nil)
+
+// TestFetchSnapshotEdges: a repository with no commit yet (the snapshot
+// has no parent) and a detached HEAD off every branch (the snapshot keeps
+// its commits, with no change in the work tree).
+func TestFetchSnapshotEdges(t *testing.T) {
+	w := newWorld(t)
+	w.guest = filepath.Join(w.dir, "fresh")
+	w.git(w.dir, "init", "-q", w.guest)
+	w.write(w.guest, "new", "first file\n")
+	if _, err := w.fetch(w.runner(nil), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	snap := w.tracking()["uncommitted"]
+	if snap == "" || w.git(w.host, "show", snap+":new") != "first file" {
+		t.Fatalf("unborn HEAD: refs %v", w.tracking())
+	}
+	if _, err := w.gitErr(w.host, "rev-parse", "-q", "--verify", snap+"^"); err == nil {
+		t.Error("the snapshot of a repository with no commit has a parent")
+	}
+
+	w = newWorld(t)
+	w.git(w.guest, "switch", "-q", "--detach")
+	w.write(w.guest, "a", "detached work\n")
+	w.git(w.guest, "commit", "-q", "-am", "on a detached HEAD")
+	head := w.git(w.guest, "rev-parse", "HEAD")
+	if _, err := w.fetch(w.runner(nil), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	snap = w.tracking()["uncommitted"]
+	if snap == "" || w.git(w.host, "rev-parse", snap+"^") != head {
+		t.Fatalf("detached HEAD: refs %v, want a snapshot on %s", w.tracking(), head)
+	}
+	// Detached on a branch's tip with a clean tree: nothing to snapshot.
+	w.git(w.guest, "switch", "-q", "--detach", "main")
+	if _, err := w.fetch(w.runner(nil), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.tracking()["uncommitted"]; got != "" {
+		t.Errorf("a clean HEAD on main left a snapshot %s", got)
+	}
+}

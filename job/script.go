@@ -15,8 +15,10 @@ import "github.com/claude-bottle/claude-bottle/provision"
 // unchanged files are not hashed again): the guest's index, work tree and
 // refs are left as they are. The header is written here rather than by
 // `git bundle create`, which needs a ref for the snapshot and refuses a
-// bundle with nothing new. The refs are listed once, so that the header and
-// the pack name the same commits while the agent works on.
+// bundle with nothing new. The snapshot carries HEAD's date, so that the
+// same uncommitted work is the same commit at every fetch ("nothing new").
+// The refs are listed once, so that the header and the pack name the same
+// commits while the agent works on.
 //
 // Nothing the script prints is trusted: the host parses and checks it all.
 // The fsmonitor and hooks of the guest's config are turned off only so that
@@ -26,44 +28,68 @@ const guestScript = `set -eu
 cd "$1" 2>/dev/null || { echo "claude-bottle: no workspace at $1" >&2; exit 3; }
 shift
 g() { git -c core.fsmonitor=false -c core.hooksPath=/dev/null "$@"; }
-g rev-parse --git-dir >/dev/null 2>&1 || { echo "claude-bottle: no git repository in $PWD" >&2; exit 3; }
-format=$(g rev-parse --show-object-format)
-have=$(printf "%s\n" "$@" | g cat-file --batch-check="%(objecttype) %(objectname)" | sed -n "s/^commit //p")
-head=$(g rev-parse -q --verify "HEAD^{commit}") || head=
-index=$(g rev-parse --git-path index)
-tmp=$(mktemp)
+info=$(g rev-parse --show-object-format --git-path index 2>/dev/null) ||
+  { echo "claude-bottle: no git repository in $PWD" >&2; exit 3; }
+{ read -r format; read -r index; } <<EOF
+$info
+EOF
+list=$(g for-each-ref --format="%(if)%(HEAD)%(then)*%(else)-%(end) %(objectname) %(tree) %(committerdate:raw) %(refname)" refs/heads/)
+refs= revs= head= base= date="@0 +0000"
+while read -r mark oid tree ts tz ref; do
+  [ -n "$oid" ] || continue
+  refs="$refs$oid $ref
+"
+  revs="$revs$oid
+"
+  [ "$mark" != "*" ] || { head=$oid base=$tree date="@$ts $tz"; }
+done <<EOF
+$list
+EOF
+have=
+if [ $# -gt 0 ]; then
+  while read -r type oid; do
+    [ "$type" != commit ] || have="$have $oid"
+  done <<EOF
+$(printf "%s\n" "$@" | g cat-file --batch-check="%(objecttype) %(objectname)")
+EOF
+fi
+detached=
+if [ -z "$head" ] && read -r head base ts tz <<EOF
+$(g log -1 --date=raw --format="%H %T %cd" 2>/dev/null)
+EOF
+then
+  [ -n "$head" ] && date="@$ts $tz" && detached=yes
+fi
+tmp=/tmp/claude-bottle-fetch-index.$$
 cleanup() { rm -f "$tmp" "$tmp.lock"; }
 trap cleanup EXIT
 if [ -f "$index" ]; then cp "$index" "$tmp"; else rm -f "$tmp"; fi
 GIT_INDEX_FILE=$tmp g add -A
 tree=$(GIT_INDEX_FILE=$tmp g write-tree)
-snap=
 snapshot() {
   printf "uncommitted changes (claude-bottle fetch)\n" |
-    GIT_AUTHOR_NAME=claude-bottle GIT_AUTHOR_EMAIL=claude-bottle@localhost \
-    GIT_COMMITTER_NAME=claude-bottle GIT_COMMITTER_EMAIL=claude-bottle@localhost \
+    GIT_AUTHOR_NAME=claude-bottle GIT_AUTHOR_EMAIL=claude-bottle@localhost GIT_AUTHOR_DATE="$date" \
+    GIT_COMMITTER_NAME=claude-bottle GIT_COMMITTER_EMAIL=claude-bottle@localhost GIT_COMMITTER_DATE="$date" \
     g commit-tree "$@" "$tree"
 }
-if [ -n "$head" ]; then
-  if [ "$tree" != "$(g rev-parse "$head^{tree}")" ] ||
-    { ! g symbolic-ref -q HEAD >/dev/null && [ -z "$(g for-each-ref --count=1 --contains "$head" refs/heads/)" ]; }; then
-    snap=$(snapshot -p "$head")
-  fi
-elif [ "$tree" != "$(g hash-object -t tree /dev/null)" ]; then
-  snap=$(snapshot)
+snap=
+if [ -z "$head" ]; then
+  [ "$tree" = 4b825dc642cb6eb9a060e54bf8d69288fbee4904 ] ||
+    [ "$tree" = 6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321 ] || snap=$(snapshot)
+elif [ "$tree" != "$base" ] || { [ -n "$detached" ] && [ -z "$(g for-each-ref --count=1 --contains "$head" refs/heads/)" ]; }; then
+  snap=$(snapshot -p "$head")
 fi
-refs=$(g for-each-ref --format="%(objectname) %(refname)" refs/heads/)
 if [ "$format" = sha1 ]; then
   printf "# v2 git bundle\n"
 else
   printf "# v3 git bundle\n@object-format=%s\n" "$format"
 fi
 for c in $have; do printf -- "-%s\n" "$c"; done
-[ -z "$refs" ] || printf "%s\n" "$refs"
+printf "%s" "$refs"
 [ -z "$snap" ] || printf "%s refs/claude-bottle/uncommitted\n" "$snap"
 printf "\n"
 {
-  [ -z "$refs" ] || printf "%s\n" "$refs" | cut -d" " -f1
+  printf "%s" "$revs"
   [ -z "$snap" ] || printf "%s\n" "$snap"
   for c in $have; do printf "^%s\n" "$c"; done
 } | g pack-objects --stdout --revs --thin --delta-base-offset -q
