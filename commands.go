@@ -45,6 +45,7 @@ func launchCommand(d *deps) *cli.Command {
 			&cli.StringFlag{Name: "cwd", Usage: "git repository whose .git is copied into the guest workspace and checked out"},
 			&cli.StringFlag{Name: "prompt", Usage: "file whose text the agent starts with"},
 			&cli.StringSliceFlag{Name: "skill", Usage: "skill directory, copied to ~/.claude/skills/<name>/ (repeatable)"},
+			&cli.StringFlag{Name: "claude-config", Usage: "your Claude Code setup to copy in, filtered (default: $CLAUDE_CONFIG_DIR, else ~/.claude and ~/.claude.json); none: a bare Claude Code"},
 			&cli.StringSliceFlag{Name: "upstream", Usage: "NAME=URL: git remote served by the gate as NAME.git (repeatable)"},
 			&cli.StringSliceFlag{Name: "git-credential", Usage: "NAME=PATH: SSH key for upstream NAME, placed in the bundle only (repeatable)"},
 			&cli.StringSliceFlag{Name: "upstream-policy", Usage: "NAME=force[,delete]: let pushes to upstream NAME rewrite its default branch and move tags (force), delete refs (delete) (repeatable)"},
@@ -76,7 +77,7 @@ func runLaunch(c *cli.Context, d *deps) error {
 		AllowHosts: c.StringSlice("allow-host"), Supervise: c.Bool("supervise"),
 		AgentImage: c.String("agent-image"), BundleImage: c.String("bundle-image"),
 		Env: c.StringSlice("env"), SmolvmNet: c.String("smolvm-net"), Detach: c.Bool("detach"),
-		AgentArgs: c.Args().Slice(), DryRun: dryRun(c),
+		AgentArgs: c.Args().Slice(), DryRun: dryRun(c), ClaudeConfig: c.String("claude-config"),
 		AgentLimits:  launch.LimitOptions{Memory: c.String("memory"), Pids: c.Int("pids"), CPUs: d.agentCPUs(c)},
 		BundleLimits: launch.LimitOptions{Memory: c.String("bundle-memory"), Pids: c.Int("bundle-pids"), CPUs: c.String("bundle-cpus")},
 	}

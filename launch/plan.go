@@ -45,6 +45,9 @@ type Options struct {
 
 	// UpstreamPolicies loosen the gate's ref policy: NAME=force[,delete].
 	UpstreamPolicies []string
+	// ClaudeConfig is --claude-config: "" (the user's own setup), "none",
+	// or a configuration directory (claudecfg).
+	ClaudeConfig string
 	// AgentLimits and BundleLimits are the resource limit flags.
 	AgentLimits  LimitOptions
 	BundleLimits LimitOptions
@@ -119,7 +122,7 @@ func Prepare(o Options, getenv func(string) (string, bool), suffix string) (*Pla
 	if err := p.setEnv(o, getenv); err != nil {
 		return nil, err
 	}
-	if err := p.setGuest(o); err != nil {
+	if err := p.setGuest(o, getenv); err != nil {
 		return nil, err
 	}
 	if err := p.setBundle(o); err != nil {
@@ -250,7 +253,7 @@ var reservedEnv = map[string]bool{
 	"GIT_GATE_URL": true, "MCP_SUPERVISE_URL": true, "NODE_EXTRA_CA_CERTS": true,
 }
 
-func (p *Plan) setGuest(o Options) error {
+func (p *Plan) setGuest(o Options, getenv func(string) (string, bool)) error {
 	in := provision.Inputs{Supervise: o.Supervise}
 	if o.Cwd != "" {
 		repo, err := gitDir(o.Cwd)
@@ -270,6 +273,9 @@ func (p *Plan) setGuest(o Options) error {
 		return err
 	}
 	in.Skills = skills
+	if in.Claude, err = p.claudeSetup(o, skills, getenv); err != nil {
+		return err
+	}
 	p.Guest = in
 	return nil
 }

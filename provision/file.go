@@ -53,8 +53,11 @@ type File struct {
 	// List enumerates a Tree's files in the dry-run (skills); without it a
 	// tree is one line.
 	List bool
-	// Show prints Content in the dry-run transcript (generated config).
-	Show bool
+	// Show prints Content in the dry-run transcript (generated config), or
+	// Display instead when set: the content with what must not be printed
+	// (a key's last characters) replaced.
+	Show    bool
+	Display []byte
 	// Dir marks an explicit directory entry (so that the archive sets its
 	// owner instead of leaving an implied root-owned parent).
 	Dir bool
@@ -94,8 +97,12 @@ func Notes(files []File) []string {
 			continue
 		}
 		out = append(out, f.noteLine())
-		if f.Show && len(f.Content) > 0 {
-			for _, l := range strings.Split(strings.TrimRight(string(f.Content), "\n"), "\n") {
+		shown := f.Content
+		if f.Display != nil {
+			shown = f.Display
+		}
+		if f.Show && len(shown) > 0 {
+			for _, l := range strings.Split(strings.TrimRight(string(shown), "\n"), "\n") {
 				out = append(out, "    "+l)
 			}
 		}

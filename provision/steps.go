@@ -14,6 +14,43 @@ type Inputs struct {
 	Prompt    string  // host prompt file ("" without --prompt)
 	Skills    []Skill // host skill directories
 	Supervise bool
+	// Claude is the user's own Claude Code setup (claudecfg.Read), placed
+	// in the same archive.
+	Claude ClaudeSetup
+}
+
+// ClaudeSetup is the user's Claude Code setup as provisioning places it:
+// files under ~/.claude and the generated ~/.claude.json, owned by node,
+// and what was left out of it. Notes say what was left out and why;
+// Warnings are what the user would miss (a dropped secret, an MCP server
+// that cannot work from a bottle). Both are logged and shown in the
+// dry-run; neither ever holds a dropped value.
+type ClaudeSetup struct {
+	Files           []File
+	Notes, Warnings []string
+}
+
+// noteLines are the setup's notes as the archive's dry-run comments, worded
+// as they are logged.
+func (c ClaudeSetup) noteLines() []string {
+	var out []string
+	for _, n := range c.Notes {
+		out = append(out, "claude setup: "+n)
+	}
+	for _, w := range c.Warnings {
+		out = append(out, "claude setup: warning: "+w)
+	}
+	return out
+}
+
+// log logs the setup's notes (info) and warnings.
+func (c ClaudeSetup) log(log logrus.FieldLogger) {
+	for _, n := range c.Notes {
+		log.Infof("claude setup: %s", n)
+	}
+	for _, w := range c.Warnings {
+		log.Warnf("claude setup: %s", w)
+	}
 }
 
 // Skill is one --skill: the host directory, its symlinks resolved at
@@ -34,7 +71,9 @@ type Live struct {
 }
 
 // Files lists everything placed in the guest, in archive order: the CA, the
-// gitconfig, the prompt, the skills, the workspace's .git.
+// gitconfig, the prompt, the user's Claude setup, the skills, the
+// workspace's .git. The setup comes before the skills: a --skill lands on
+// top of it (claudecfg leaves out a skill of the same name).
 func Files(in Inputs, live Live) []File {
 	files := []File{{Path: CAPath(live.CAKind), Owner: Root, Mode: 0o644, Content: live.CA}}
 	if len(live.Upstreams) > 0 {
@@ -44,10 +83,9 @@ func Files(in Inputs, live Live) []File {
 	if in.Prompt != "" {
 		files = append(files, File{Path: PromptPath, Owner: Agent, Mode: 0o600, Source: in.Prompt, Max: MaxPromptSize})
 	}
+	files = append(files, in.Claude.Files...)
 	if len(in.Skills) > 0 {
-		files = append(files,
-			File{Path: Home + "/.claude", Owner: Agent, Mode: 0o755, Dir: true},
-			File{Path: SkillsDir, Owner: Agent, Mode: 0o755, Dir: true})
+		files = appendDirs(files, Home+"/.claude", SkillsDir)
 		for _, s := range in.Skills {
 			files = append(files, File{Path: SkillsDir + "/" + s.Name, Owner: Agent,
 				Source: s.Dir, Tree: true, List: true})
@@ -62,12 +100,30 @@ func Files(in Inputs, live Live) []File {
 	return files
 }
 
+// appendDirs adds node-owned directory entries for dirs that files do not
+// already hold (the user's setup may have placed them, with its modes).
+func appendDirs(files []File, dirs ...string) []File {
+	have := map[string]bool{}
+	for _, f := range files {
+		if f.Dir {
+			have[f.Path] = true
+		}
+	}
+	for _, d := range dirs {
+		if !have[d] {
+			files = append(files, File{Path: d, Owner: Agent, Mode: 0o755, Dir: true})
+		}
+	}
+	return files
+}
+
 // Run provisions the guest in a fixed number of commands, however many
 // files: one archive in, one root exec, then (when asked for) the workspace
 // checkout and the supervise registration as the agent user.
 func Run(ctx context.Context, g Guest, log logrus.FieldLogger, in Inputs, live Live) error {
 	files := Files(in, live)
-	if err := g.CopyIn(ctx, Archive(files), Notes(files)); err != nil {
+	in.Claude.log(log)
+	if err := g.CopyIn(ctx, Archive(files), append(Notes(files), in.Claude.noteLines()...)); err != nil {
 		return fmt.Errorf("copy files into the guest: %w", err)
 	}
 	if err := g.Exec(ctx, Root, []string{"update-ca-certificates"}, nil); err != nil {
