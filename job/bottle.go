@@ -45,6 +45,24 @@ func LabelArgs(repo, base string) []string {
 	return a
 }
 
+// RecordArgs are the --label flags of a launch with --cwd dir: dir made
+// absolute and its HEAD commit (`git rev-parse`, through the runner; none
+// when HEAD has no commit yet, or in a dry-run).
+func RecordArgs(ctx context.Context, r shell.Runner, dir string) ([]string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("record the repository: %w", err)
+	}
+	base, err := shell.Output(ctx, r, "git", "-C", abs, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+	if shell.ExitCode(err) == 1 {
+		base, err = "", nil // an unborn HEAD
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record the repository's HEAD: %w", err)
+	}
+	return LabelArgs(abs, base), nil
+}
+
 // ErrUnknownBottle: no agent container or machine has the bottle's name.
 var ErrUnknownBottle = errors.New("no such bottle")
 
