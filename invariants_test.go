@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -30,6 +31,7 @@ func TestSecurityInvariants(t *testing.T) {
 			}
 			if strings.HasPrefix(af.Name, "want.") {
 				checkTranscript(t, f+":"+af.Name, string(af.Data), execArgs(string(ar.Comment)))
+				checkClaudeSetup(t, f+":"+af.Name, string(af.Data))
 				checked++
 			}
 		}
@@ -325,6 +327,120 @@ func TestMain_secretValueIsUsed(t *testing.T) {
 	if !strings.Contains(string(b), secretValue) {
 		t.Fatal("the scripts no longer set the secret the invariants look for")
 	}
+}
+
+// claudeFixtureSecrets are the secret values of the Claude setup fixtures
+// (testscripts/*/claude_config.txtar), and the last 20 characters of the
+// scripts' API key (what the guest's .claude.json approves): none may
+// appear in any golden.
+var claudeFixtureSecrets = []string{
+	"sk-ant-oat01-golden-credential", "golden-transcript-text", "golden-history-prompt",
+	"golden-api-key-helper", "ghp_goldenenvsecret0000000000000", "golden-db-password",
+	"sk-ant-api03-golden-primary-key", "golden-account@example.com", "golden-mcp-header-token",
+	"golden-stdio-env-secret", "golden-outside-the-tree", "golden-ide-lock-token",
+	secretValue[len(secretValue)-20:],
+}
+
+// neverInClaudeDir are the entries of ~/.claude that must never be placed
+// in a guest (claudecfg's left-out lists): credentials, transcripts,
+// history, Claude Code's own state, plugins, the host's global config.
+var neverInClaudeDir = map[string]bool{
+	".credentials.json": true, "projects": true, "history.jsonl": true, "todos": true,
+	"shell-snapshots": true, "statsig": true, "ide": true, "local": true, "plugins": true,
+	"logs": true, "cache": true, "file-history": true, "sessions": true, "debug": true,
+	"paste-cache": true, "session-env": true, ".claude.json": true, ".config.json": true,
+}
+
+// placedPath is the guest path a transcript line says is placed: a line
+// of the stand-ins' archive listing ("    1000:1000 0644 home/…") or a
+// dry-run note ("# node 0644 /home/…"), without its leading slash.
+var placedPath = regexp.MustCompile(`^(?:    \d+:\d+ \d{4}|# \S+ (?:\d{4}|-|link)) /?(\S+)`)
+
+// checkClaudeSetup asserts, apart from checkTranscript: no excluded entry
+// of ~/.claude, nor anything under a .git there, is ever placed in a
+// guest; no secret of the Claude setup fixtures appears anywhere.
+func checkClaudeSetup(t errorer, where, text string) {
+	for _, s := range claudeFixtureSecrets {
+		if strings.Contains(text, s) {
+			t.Errorf("%s: a secret of the Claude setup fixture appears (%s)", where, s)
+		}
+	}
+	for n, line := range strings.Split(text, "\n") {
+		m := placedPath.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		rest, ok := strings.CutPrefix(m[1], "home/node/.claude/")
+		if !ok {
+			continue
+		}
+		parts := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+		if neverInClaudeDir[parts[0]] || contains(parts, ".git") {
+			t.Errorf("%s line %d: places %s, which never travels\n%s", where, n+1, m[1], line)
+		}
+	}
+}
+
+// TestClaudeSetupInvariantCatches: each violation is caught.
+func TestClaudeSetupInvariantCatches(t *testing.T) {
+	for _, bad := range []string{
+		"docker cp - x-agent:/\n    1000:1000 0600 home/node/.claude/.credentials.json (70 bytes)",
+		"    1000:1000 0644 home/node/.claude/projects/-home-me-app/session.jsonl (36 bytes)",
+		"    1000:1000 0755 home/node/.claude/plugins/",
+		"# node 0644 /home/node/.claude/history.jsonl",
+		"# node 0644 /home/node/.claude/skills/review/.git/config",
+		"#     \"DATABASE_URL\": \"postgres://app:golden-db-password@db/app\"",
+		"#           \"ant-secret-value-123\"",
+	} {
+		var c collect
+		if checkClaudeSetup(&c, "test", strings.ReplaceAll(bad, "\\n", "\n")); len(c) == 0 {
+			t.Errorf("not caught: %s", bad)
+		}
+	}
+	for _, good := range []string{"    1000:1000 0644 home/node/.claude/skills/projects/SKILL.md (3 bytes)",
+		"    1000:1000 0644 home/node/workspace/.git/HEAD (21 bytes)", "# claude setup: left out ~/.claude/.credentials.json: credentials"} {
+		var c collect
+		if checkClaudeSetup(&c, "test", good); len(c) > 0 {
+			t.Errorf("a good line is refused (%v): %s", c, good)
+		}
+	}
+	b, err := os.ReadFile("testscripts/docker/claude_config.txtar")
+	must(t, err)
+	for _, s := range claudeFixtureSecrets[:len(claudeFixtureSecrets)-1] {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("the Claude setup fixture no longer holds %s, which the invariant looks for", s)
+		}
+	}
+}
+
+// TestClaudeSetupAddsNoCommands: with 200 files of Claude setup a launch
+// runs exactly as many commands as with none (claude_config_{0,200}).
+func TestClaudeSetupAddsNoCommands(t *testing.T) {
+	for _, b := range []string{"docker", "smolmachines"} {
+		none, many := countCalls(t, "testscripts/"+b+"/claude_config_0.txtar"), countCalls(t, "testscripts/"+b+"/claude_config_200.txtar")
+		if none != many || none == 0 {
+			t.Errorf("%s: %d commands with no Claude setup, %d with 200 files", b, none, many)
+		}
+	}
+}
+
+// countCalls counts the commands of a golden's want.calls.
+func countCalls(t *testing.T, path string) int {
+	ar, err := txtar.ParseFile(path)
+	must(t, err)
+	for _, f := range ar.Files {
+		if f.Name == "want.calls" {
+			n := 0
+			for _, l := range strings.Split(string(f.Data), "\n") {
+				if l != "" && !strings.HasPrefix(l, " ") {
+					n++
+				}
+			}
+			return n
+		}
+	}
+	t.Fatalf("%s has no want.calls", path)
+	return 0
 }
 
 // TestSkillsDoNotAddCommands: with 20 skills a launch runs exactly as many

@@ -66,6 +66,9 @@ func TestClaudeSetupInTheArchive(t *testing.T) {
 			t.Errorf("notes lack %q:\n%s", want, notes)
 		}
 	}
+	if bare := (ClaudeSetup{Notes: []string{"--claude-config none"}}).noteLines(); bare != nil {
+		t.Errorf("a bare setup comments the archive: %q", bare)
+	}
 }
 
 // countingGuest counts the commands provisioning runs.

@@ -31,8 +31,12 @@ type ClaudeSetup struct {
 }
 
 // noteLines are the setup's notes as the archive's dry-run comments, worded
-// as they are logged.
+// as they are logged. Without files (no setup, or --claude-config none)
+// the archive holds nothing of it to comment on: the log says why.
 func (c ClaudeSetup) noteLines() []string {
+	if len(c.Files) == 0 {
+		return nil
+	}
 	var out []string
 	for _, n := range c.Notes {
 		out = append(out, "claude setup: "+n)
