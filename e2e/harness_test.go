@@ -138,6 +138,9 @@ func newEnv(t testing.TB, smol bool) *bottleEnv {
 		"FAKE_DIR="+dir,
 		"FAKE_SMOLVM_GUEST=docker",
 		"ANTHROPIC_API_KEY=sk-ant-e2e-secret-value",
+		// No Claude setup (claudecfg): the suite's bottles start bare, never
+		// with the ~/.claude of whoever runs it (TestClaudeSetup brings its own).
+		"CLAUDE_CONFIG_DIR="+filepath.Join(dir, "no-claude-setup"),
 	)
 	return &bottleEnv{t: t, env: env, fakeDir: dir}
 }
