@@ -2,7 +2,9 @@ package claudecfg
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -202,5 +204,40 @@ func TestNoSecretLeaves(t *testing.T) {
 	}
 	if strings.Contains(json, fixtureAPIKey) {
 		t.Error("the whole API key is in the guest's .claude.json")
+	}
+}
+
+// TestSkillClashWhateverItIs: a --skill replaces the setup's entry of its
+// name under skills/ also when that entry is a file or a link.
+func TestSkillClashWhateverItIs(t *testing.T) {
+	home := t.TempDir()
+	write(t, home+"/.claude/skills/a", "a file", 0o644)
+	write(t, home+"/.claude/skills/keep/SKILL.md", "kept", 0o644)
+	link(t, "keep", home+"/.claude/skills/b")
+	o := Options{Getenv: env("HOME", home), Skills: []string{"a", "b"}, Workspace: provision.Workspace}
+	got := placed(mustRead(t, o))
+	for _, p := range []string{GuestDir + "/skills/a", GuestDir + "/skills/b", GuestDir + "/skills/b/"} {
+		if _, ok := got[p]; ok {
+			t.Errorf("%s placed under a --skill of its name", p)
+		}
+	}
+	if _, ok := got[GuestDir+"/skills/keep/SKILL.md"]; !ok {
+		t.Errorf("a skill of another name was left out: %v", got)
+	}
+}
+
+// BenchmarkRead200 reads a setup of 200 files (what a launch's prepare adds).
+func BenchmarkRead200(b *testing.B) {
+	home := b.TempDir()
+	for i := range 200 {
+		os.MkdirAll(home+"/.claude/commands", 0o755)
+		os.WriteFile(fmt.Sprintf("%s/.claude/commands/c%03d.md", home, i), []byte("# a command\n"), 0o644)
+	}
+	os.WriteFile(home+"/.claude.json", []byte(fixtureJSON), 0o600)
+	o := Options{Getenv: env("HOME", home), Workspace: provision.Workspace}
+	for b.Loop() {
+		if _, err := Read(o); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -104,7 +104,9 @@ func (r *reader) show(rel string, e fs.DirEntry) string {
 }
 
 // walk places one top-level entry of userConfig and everything under it.
-// WalkDir does not follow symlinks: each is judged by link.
+// WalkDir does not follow symlinks: each is judged by link. A skill a
+// --skill replaces is left out whole, whatever it is (a file there would
+// clash with the --skill's directory in the archive).
 func (r *reader) walk(top string) error {
 	return filepath.WalkDir(filepath.Join(r.src.dir, top), func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -112,6 +114,10 @@ func (r *reader) walk(top string) error {
 			return skip(d)
 		}
 		rel := r.rel(path)
+		if dir, name := filepath.Split(rel); dir == "skills/" && slices.Contains(r.o.Skills, name) {
+			r.note("left out %s: --skill %s takes its place", r.show(rel, d), name)
+			return skip(d)
+		}
 		switch {
 		case d.IsDir():
 			return r.dir(rel, d)
@@ -146,16 +152,10 @@ func (r *reader) rel(path string) string {
 }
 
 // dir places a directory, unless it is a .git (a checkout's metadata: its
-// config may hold a token, as a workspace's did in issue 10) or a skill a
-// --skill replaces.
+// config may hold a token, as a workspace's did in issue 10).
 func (r *reader) dir(rel string, d fs.DirEntry) error {
-	name := d.Name()
-	switch {
-	case name == ".git":
+	if d.Name() == ".git" {
 		r.note("left out %s: a git repository's metadata (its config may hold credentials)", r.show(rel, d))
-		return filepath.SkipDir
-	case filepath.Dir(rel) == "skills" && slices.Contains(r.o.Skills, name):
-		r.note("left out %s: --skill %s takes its place", r.show(rel, d), name)
 		return filepath.SkipDir
 	}
 	fi, err := d.Info()
