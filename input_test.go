@@ -98,7 +98,7 @@ func TestBadInputRunsNothing(t *testing.T) {
 		{"allow-host port", []string{"launch", "--allow-host", "example.com:443"}, `invalid --allow-host "example.com:443"`},
 		{"empty agent image", []string{"launch", "--agent-image", ""}, "must not be empty"},
 		{"stop name a path", []string{"stop", "../x"}, `invalid bottle name "../x"`}, // it names a lock file
-		{"stop two names", []string{"stop", "a", "b"}, "usage: claude-bottle stop NAME"},
+		{"stop two names", []string{"stop", "a", "b"}, "usage: claude-bottle stop [--discard] NAME"},
 		{"ls argument", []string{"ls", "a"}, "ls takes no arguments"},
 	}
 	if os.Geteuid() == 0 {

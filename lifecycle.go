@@ -50,15 +50,29 @@ func lsCommand(d *deps) *cli.Command {
 func stopCommand(d *deps) *cli.Command {
 	return &cli.Command{
 		Name:         "stop",
-		Usage:        "remove everything of a bottle (succeeds quietly when it is gone)",
+		Usage:        "bring the agent's work home (fetch), then remove everything of the bottle (quietly when it is gone)",
 		ArgsUsage:    "NAME",
 		OnUsageError: usageError,
-		Flags:        []cli.Flag{dryRunFlag},
+		Flags: []cli.Flag{dryRunFlag,
+			&cli.BoolFlag{Name: "discard", Usage: "remove without fetching the agent's work first: the work is lost"}},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return &launch.InputError{Msg: "usage: claude-bottle stop NAME"}
+				return &launch.InputError{Msg: "usage: claude-bottle stop [--discard] NAME"}
 			}
-			removed, err := d.bottles(c).Stop(c.Context, c.Args().First())
+			name := c.Args().First()
+			if err := launch.ValidateName(name); err != nil {
+				return err
+			}
+			if !c.Bool("discard") {
+				res, err := launch.KeepWorkBeforeStop(c.Context, d.runner(c), name, c.String("backend"), d.smolvmWanted(c), dryRun(c))
+				if err != nil {
+					return err // the bottle stays
+				}
+				if res != nil && !dryRun(c) {
+					report(c, d, name, res)
+				}
+			}
+			removed, err := d.bottles(c).Stop(c.Context, name)
 			if !dryRun(c) {
 				for _, r := range removed {
 					fmt.Fprintf(d.stdout, "removed %s\n", r)

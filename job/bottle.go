@@ -45,17 +45,16 @@ func LabelArgs(repo, base string) []string {
 	return a
 }
 
-// RecordArgs are the --label flags of a launch with --cwd dir: dir made
-// absolute and its HEAD commit (`git rev-parse`, through the runner; none
-// when HEAD has no commit yet, or in a dry-run).
+// RecordArgs are the --label flags of a launch with --cwd dir (absolute in
+// a real run; a dry-run passes it as the user typed it): dir and its HEAD
+// commit (`git rev-parse`, through the runner; none when HEAD has no
+// commit yet, or in a dry-run).
 func RecordArgs(ctx context.Context, r shell.Runner, dir string) ([]string, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, fmt.Errorf("record the repository: %w", err)
-	}
+	abs := dir
 	base, err := shell.Output(ctx, r, "git", "-C", abs, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-	if shell.ExitCode(err) == 1 {
-		base, err = "", nil // an unborn HEAD
+	var se *shell.Error
+	if shell.ExitCode(err) == 1 && errors.As(err, &se) && strings.TrimSpace(se.Stderr) == "" {
+		base, err = "", nil // an unborn HEAD: --quiet fails with status 1 and says nothing
 	}
 	if err != nil {
 		return nil, fmt.Errorf("record the repository's HEAD: %w", err)

@@ -74,9 +74,12 @@ func Fetch(ctx context.Context, r shell.Runner, b Bottle, o Options) (*Result, e
 	if repo == "" {
 		return nil, fmt.Errorf("%w: bottle %s was launched without --cwd; name one with --repo DIR", ErrNoRepository, b.Name)
 	}
-	repo, err := filepath.Abs(repo)
-	if err != nil {
-		return nil, fmt.Errorf("--repo: %w", err)
+	if !o.DryRun { // a dry-run prints the path as given: the same for the same inputs
+		abs, err := filepath.Abs(repo)
+		if err != nil {
+			return nil, fmt.Errorf("--repo: %w", err)
+		}
+		repo = abs
 	}
 	h := hostRepo{r: r, dir: repo}
 	prefix := TrackingPrefix(b.Name)

@@ -73,6 +73,10 @@ type session struct {
 	td     *teardown
 	ca     []byte
 	timing []string
+	// agentLabels record the host repository on the agent (recordRepo).
+	agentLabels []string
+	// agentRan is set once the agent started: its guest may hold work.
+	agentRan bool
 }
 
 // step runs fn as a named launch step, timing it and wrapping its error.
@@ -166,6 +170,10 @@ func (l *Launcher) Launch(ctx context.Context, p *Plan) (err error) {
 		if err == nil && p.Detach {
 			return
 		}
+		if kerr := s.keepWork(ctx); kerr != nil {
+			err = errors.Join(err, kerr) // never lost: the bottle stays
+			return
+		}
 		if terr := s.cleanup(ctx); terr != nil {
 			err = errors.Join(err, terr)
 		}
@@ -204,6 +212,9 @@ func (s *session) setUp(ctx context.Context, b backend) (provision.Guest, error)
 	if err := s.step("fetch CA", func() error { return s.fetchCA(ctx) }); err != nil {
 		return nil, err
 	}
+	if err := s.recordRepo(ctx); err != nil {
+		return nil, err
+	}
 	guest, err := b.startGuest(ctx, s)
 	if err != nil {
 		return nil, err
@@ -222,6 +233,7 @@ func (s *session) setUp(ctx context.Context, b backend) (provision.Guest, error)
 }
 
 func (s *session) attach(ctx context.Context, g provision.Guest) error {
+	s.agentRan = true // from here on the guest may hold work
 	argv := provision.AgentCommand(s.p.AgentArgs, s.p.Guest.Prompt != "")
 	err := g.Attach(ctx, argv, s.TTY)
 	if ctx.Err() != nil {

@@ -77,6 +77,8 @@ type Plan struct {
 	Bundle BundleSpec
 
 	Upstreams []Upstream
+	// RepoDir is --cwd made absolute: where the agent's work comes home.
+	RepoDir string
 	// AgentLimits and BundleLimits bound what the guest and the bundle may use.
 	AgentLimits, BundleLimits Limits
 	// Guest holds what provisioning places in the guest, from the host.
@@ -124,6 +126,16 @@ func Prepare(o Options, getenv func(string) (string, bool), suffix string) (*Pla
 	}
 	if err := p.setGuest(o, getenv); err != nil {
 		return nil, err
+	}
+	if o.Cwd != "" {
+		p.RepoDir = o.Cwd // a dry-run prints it as given: the same for the same inputs
+		if !o.DryRun {
+			abs, err := filepath.Abs(o.Cwd)
+			if err != nil {
+				return nil, badInput("invalid --cwd: %v", err)
+			}
+			p.RepoDir = abs // recorded on the agent for fetch, from anywhere
+		}
 	}
 	if err := p.setBundle(o); err != nil {
 		return nil, err

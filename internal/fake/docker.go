@@ -2,6 +2,7 @@ package fake
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -81,6 +82,8 @@ func (st *State) docker(p *Proc) int {
 		return st.dockerPs(p, args)
 	case "logs":
 		return st.dockerLogs(p, args)
+	case "inspect":
+		return st.dockerInspect(p, args)
 	case "version", "info":
 		fmt.Fprintln(p.Stdout, "fake docker 28.2.2")
 		return 0
@@ -418,4 +421,21 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// dockerInspect answers the one inspect claude-bottle runs on a container:
+// `docker inspect --type container --format '{{json .Config.Labels}}' NAME`
+// (fetch reads the labels the launch recorded).
+func (st *State) dockerInspect(p *Proc, args []string) int {
+	if len(args) != 5 || args[0] != "--type" || args[1] != "container" || args[2] != "--format" || args[3] != "{{json .Config.Labels}}" {
+		return usage(p, "docker", "inspect: unexpected %q", strings.Join(args, " "))
+	}
+	_, c, ok := st.container(args[4])
+	if !ok {
+		fmt.Fprintf(p.Stderr, "Error: No such container: %s\n", args[4])
+		return 1
+	}
+	b, _ := json.Marshal(c.Labels)
+	fmt.Fprintln(p.Stdout, string(b))
+	return 0
 }
