@@ -49,9 +49,9 @@ func TestPipelockConfigMatchesSchema(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"mode": "strict", "enforce": "true", "fetch_proxy.listen": `"172.18.0.2:8888"`,
+		"mode": "strict", "enforce": "true", "fetch_proxy.listen": "172.18.0.2:8888",
 		"forward_proxy.enabled": "true", "tls_interception.enabled": "true",
-		"tls_interception.ca_cert": `"` + PipelockCACert + `"`, "tls_interception.ca_key": `"` + PipelockCAKey + `"`,
+		"tls_interception.ca_cert": PipelockCACert, "tls_interception.ca_key": PipelockCAKey,
 		"request_body_scanning.scan_headers": "true",
 	}
 	for k, v := range want {
@@ -59,7 +59,7 @@ func TestPipelockConfigMatchesSchema(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, values[k], v)
 		}
 	}
-	if !strings.Contains(cfg, "  - \"example.com\"\n") || !strings.Contains(cfg, "    - \"anthropic.com\"\n    - \"*.anthropic.com\"\n") {
+	if !strings.Contains(cfg, "  - example.com\n") || !strings.Contains(cfg, "    - anthropic.com\n    - \"*.anthropic.com\"\n") {
 		t.Errorf("allowlist or passthrough apex missing:\n%s", cfg)
 	}
 }
@@ -79,7 +79,7 @@ func TestDefaultAllowHostsHaveNoSideChannels(t *testing.T) {
 
 func TestPipelockForMergesApproved(t *testing.T) {
 	cfg := string(PipelockFor(Spec{AllowHosts: []string{"a.example"}}, "::1", []string{"B.example"}))
-	for _, want := range []string{`listen: "[::1]:8888"`, `- "a.example"`, `- "b.example"`} {
+	for _, want := range []string{`listen: "[::1]:8888"`, `- a.example`, `- b.example`} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("config lacks %s:\n%s", want, cfg)
 		}

@@ -2,9 +2,11 @@ package supervise
 
 import (
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/claude-bottle/claude-bottle/bundle"
 )
 
 // TestApprovedHostOnReloadedAllowlist: approving an egress request rewrites
@@ -77,14 +79,24 @@ func read(t *testing.T, path string) string {
 
 func assertAllowed(t *testing.T, f fixture, host string) {
 	t.Helper()
-	if !strings.Contains(read(t, f.allowlist.ConfigPath), strconv.Quote(host)) {
+	if !slices.Contains(allowlisted(t, f), host) {
 		t.Errorf("%s is not on pipelock's allowlist", host)
 	}
 }
 
 func assertNotAllowed(t *testing.T, f fixture, host string) {
 	t.Helper()
-	if strings.Contains(read(t, f.allowlist.ConfigPath), strconv.Quote(host)) {
+	if slices.Contains(allowlisted(t, f), host) {
 		t.Errorf("%s is on pipelock's allowlist", host)
 	}
+}
+
+// allowlisted is the api_allowlist of the config on disk.
+func allowlisted(t *testing.T, f fixture) []string {
+	t.Helper()
+	hosts, err := bundle.PipelockAllowlist([]byte(read(t, f.allowlist.ConfigPath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hosts
 }
