@@ -51,6 +51,13 @@ type PipelockSettings struct {
 	Listen string
 	// AllowHosts is the allowlist, already merged (see AllowHosts).
 	AllowHosts []string
+	// TrustedDomains and TrustedCIDRs pass pipelock's SSRF guard, which
+	// otherwise refuses private, loopback and link-local destinations
+	// (trusted_domains, ssrf.ip_allowlist).
+	TrustedDomains, TrustedCIDRs []string
+	// Passthrough are spliced without TLS interception, besides
+	// PassthroughDomains.
+	Passthrough []string
 }
 
 // PipelockFor is pipelock's config in a running bundle: the spec's hosts
@@ -61,8 +68,11 @@ type PipelockSettings struct {
 func PipelockFor(spec Spec, listenHost string, approved []string) []byte {
 	hosts := append(append([]string(nil), spec.AllowHosts...), approved...)
 	return PipelockConfig(PipelockSettings{
-		Listen:     net.JoinHostPort(listenHost, strconv.Itoa(PipelockPort)),
-		AllowHosts: AllowHosts(hosts),
+		Listen:         net.JoinHostPort(listenHost, strconv.Itoa(PipelockPort)),
+		AllowHosts:     AllowHosts(hosts),
+		TrustedDomains: spec.Trust.Domains,
+		TrustedCIDRs:   spec.Trust.CIDRs,
+		Passthrough:    spec.Trust.Passthrough,
 	})
 }
 
@@ -71,15 +81,20 @@ func PipelockFor(spec Spec, listenHost string, approved []string) []byte {
 // strict and enforcing is what keeps pipelock from resolving a name that is
 // not on the allowlist (checked against the real pipelock: issue 10).
 func PipelockConfig(s PipelockSettings) []byte {
-	return renderPipelock(pipelockYAML{
-		Version:      1,
-		Mode:         "strict",
-		Enforce:      true,
-		APIAllowlist: s.AllowHosts,
-		FetchProxy:   pipelockFetchProxy{Listen: s.Listen},
-		ForwardProxy: pipelockForwardProxy{Enabled: true},
+	c := pipelockYAML{
+		Version:        1,
+		Mode:           "strict",
+		Enforce:        true,
+		APIAllowlist:   s.AllowHosts,
+		TrustedDomains: s.TrustedDomains,
+		FetchProxy:     pipelockFetchProxy{Listen: s.Listen},
+		ForwardProxy:   pipelockForwardProxy{Enabled: true},
 		TLSInterception: pipelockTLS{Enabled: true, CACert: PipelockCACert, CAKey: PipelockCAKey,
-			PassthroughDomains: PassthroughDomains},
+			PassthroughDomains: append(append([]string(nil), PassthroughDomains...), s.Passthrough...)},
 		RequestBodyScanning: pipelockBodyScanning{Enabled: true, Action: "block", ScanHeaders: true},
-	})
+	}
+	if len(s.TrustedCIDRs) > 0 {
+		c.SSRF = &pipelockSSRF{IPAllowlist: s.TrustedCIDRs}
+	}
+	return renderPipelock(c)
 }

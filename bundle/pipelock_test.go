@@ -18,6 +18,7 @@ var pipelockSchema = map[string]bool{
 	"tls_interception.ca_key": true, "tls_interception.passthrough_domains": true,
 	"request_body_scanning": true, "request_body_scanning.enabled": true,
 	"request_body_scanning.action": true, "request_body_scanning.scan_headers": true,
+	"trusted_domains": true, "ssrf": true, "ssrf.ip_allowlist": true,
 }
 
 // keyPaths lists the dotted key paths of our YAML subset (two-space
@@ -74,6 +75,30 @@ func TestDefaultAllowHostsHaveNoSideChannels(t *testing.T) {
 				t.Errorf("default allowlist has %s", h)
 			}
 		}
+	}
+}
+
+// TestPipelockTrust: the spec's trust settings land under pipelock's keys,
+// and only when there are some (the schema test checks the names).
+func TestPipelockTrust(t *testing.T) {
+	spec := Spec{Trust: Trust{Domains: []string{"egress.bottle"}, CIDRs: []string{"10.1.0.0/16"}, Passthrough: []string{"egress.bottle"}}}
+	cfg := string(PipelockFor(spec, "127.0.0.1", nil))
+	values, order := keyPaths(cfg)
+	for _, k := range order {
+		if !pipelockSchema[k] {
+			t.Errorf("key %s is not in pipelock's schema", k)
+		}
+	}
+	for _, want := range []string{"trusted_domains:\n  - egress.bottle\n", "ssrf:\n  ip_allowlist:\n    - 10.1.0.0/16\n", "    - egress.bottle\nrequest_body_scanning"} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config lacks %q:\n%s", want, cfg)
+		}
+	}
+	if _, ok := values["ssrf"]; !ok {
+		t.Error("no ssrf section")
+	}
+	if plain := string(PipelockFor(Spec{}, "127.0.0.1", nil)); strings.Contains(plain, "trusted_domains") || strings.Contains(plain, "ssrf") {
+		t.Errorf("a spec without trust renders trust keys:\n%s", plain)
 	}
 }
 

@@ -100,6 +100,21 @@ type Spec struct {
 	// out) or ListenAll (smolmachines: the published ports reach the
 	// bundle's one network).
 	Listen string `json:"listen"`
+	// Trust is what pipelock lets past its SSRF guard or through
+	// untouched, fixed at launch: a reload never widens it (pipelock
+	// refuses that), so supervise's re-render keeps it as it is.
+	Trust Trust `json:"trust,omitzero"`
+}
+
+// Trust widens pipelock's defaults on purpose (--allow-private, egress's
+// bundle-local name).
+type Trust struct {
+	// Domains pass the SSRF guard by name (trusted_domains).
+	Domains []string `json:"domains,omitempty"`
+	// CIDRs pass it by address (ssrf.ip_allowlist).
+	CIDRs []string `json:"cidrs,omitempty"`
+	// Passthrough are spliced without TLS interception.
+	Passthrough []string `json:"passthrough,omitempty"`
 }
 
 // Values of Spec.Listen.
