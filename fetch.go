@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/claude-bottle/claude-bottle/cliargs"
 	"github.com/claude-bottle/claude-bottle/display"
 	"github.com/claude-bottle/claude-bottle/job"
 	"github.com/claude-bottle/claude-bottle/launch"
@@ -38,10 +39,11 @@ func runFetch(c *cli.Context, d *deps) error {
 	if c.NArg() < 1 {
 		return &launch.InputError{Msg: "usage: claude-bottle fetch NAME [--repo DIR]"}
 	}
-	name := c.Args().First()
-	if err := flagsAfter(c, c.Args().Tail()); err != nil {
+	pos, err := cliargs.Positional(c, "NAME")
+	if err != nil {
 		return err
 	}
+	name := pos[0]
 	if err := launch.ValidateName(name); err != nil {
 		return err
 	}
@@ -91,42 +93,4 @@ func report(c *cli.Context, d *deps, name string, res *job.Result) {
 	for _, u := range res.Updates {
 		fmt.Fprintln(d.stdout, u)
 	}
-}
-
-// flagsAfter applies the flags written after NAME (`fetch NAME --repo
-// DIR`): urfave/cli stops parsing at the first argument.
-func flagsAfter(c *cli.Context, args []string) error {
-	for len(args) > 0 {
-		name, value, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
-		f := commandFlag(c, name)
-		if !strings.HasPrefix(args[0], "-") || f == nil {
-			return &launch.InputError{Msg: fmt.Sprintf("fetch: unexpected argument %q (usage: claude-bottle fetch NAME [--repo DIR])", args[0])}
-		}
-		used := 1
-		if _, isBool := f.(*cli.BoolFlag); isBool && !hasValue {
-			value, hasValue = "true", true
-		}
-		if !hasValue {
-			if len(args) < 2 {
-				return &launch.InputError{Msg: fmt.Sprintf("fetch: flag %s needs a value", args[0])}
-			}
-			value, used = args[1], 2
-		}
-		if err := c.Set(name, value); err != nil {
-			return &launch.InputError{Msg: fmt.Sprintf("fetch: %s: %v", args[0], err)}
-		}
-		args = args[used:]
-	}
-	return nil
-}
-
-func commandFlag(c *cli.Context, name string) cli.Flag {
-	for _, f := range c.Command.Flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return f
-			}
-		}
-	}
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/cliargs"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -61,7 +62,7 @@ func OperatorArgv(bottle string, interactive bool, verb ...string) []string {
 }
 
 func hostLs(c *cli.Context, runner func(*cli.Context) shell.Runner) error {
-	pos, err := positional(c, "NAME")
+	pos, err := cliargs.Positional(c, "NAME")
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func hostLs(c *cli.Context, runner func(*cli.Context) shell.Runner) error {
 }
 
 func hostDecide(c *cli.Context, runner func(*cli.Context) shell.Runner, verb string) error {
-	pos, err := positional(c, "NAME", "ID")
+	pos, err := cliargs.Positional(c, "NAME", "ID")
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func hostDecide(c *cli.Context, runner func(*cli.Context) shell.Runner, verb str
 		return err
 	}
 	if !idPattern.MatchString(pos[1]) {
-		return usage(c, "bad request ID %q (want r1, r2, …)", pos[1])
+		return cliargs.Usage(c, "bad request ID %q (want r1, r2, …)", pos[1])
 	}
 	args := []string{verb}
 	if c.IsSet("note") {
@@ -98,7 +99,7 @@ func hostDecide(c *cli.Context, runner func(*cli.Context) shell.Runner, verb str
 }
 
 func hostWatch(c *cli.Context, runner func(*cli.Context) shell.Runner) error {
-	pos, err := positional(c, "NAME")
+	pos, err := cliargs.Positional(c, "NAME")
 	if err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func operatorError(err error) error {
 
 func checkName(c *cli.Context, name string) error {
 	if err := bundle.ValidateName(name); err != nil {
-		return usage(c, "%v", err)
+		return cliargs.Usage(c, "%v", err)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/cliargs"
 	"github.com/claude-bottle/claude-bottle/display"
 )
 
@@ -122,7 +123,7 @@ func openStore(c *cli.Context) (*Store, error) {
 }
 
 func lsAction(c *cli.Context) error {
-	if _, err := positional(c); err != nil {
+	if _, err := cliargs.Positional(c); err != nil {
 		return err
 	}
 	store, err := openStore(c)
@@ -143,13 +144,13 @@ func lsAction(c *cli.Context) error {
 }
 
 func decideAction(c *cli.Context, approve bool) error {
-	pos, err := positional(c, "ID")
+	pos, err := cliargs.Positional(c, "ID")
 	if err != nil {
 		return err
 	}
 	id := pos[0]
 	if !idPattern.MatchString(id) {
-		return usage(c, "bad request ID %q (want r1, r2, …)", id)
+		return cliargs.Usage(c, "bad request ID %q (want r1, r2, …)", id)
 	}
 	store, err := openStore(c)
 	if err != nil {
@@ -171,7 +172,7 @@ func decideAction(c *cli.Context, approve bool) error {
 }
 
 func watchAction(c *cli.Context) error {
-	if _, err := positional(c); err != nil {
+	if _, err := cliargs.Positional(c); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)

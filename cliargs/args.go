@@ -1,4 +1,7 @@
-package supervise
+// Package cliargs holds what urfave/cli v2 leaves to its commands: flags
+// written after positional arguments (`approve NAME ID --note TEXT`, `fetch
+// NAME --repo DIR`), and usage errors that exit 2.
+package cliargs
 
 import (
 	"fmt"
@@ -7,14 +10,14 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// positional returns the command's n positional arguments and applies flags
-// written after them (`approve NAME ID --note TEXT`): urfave/cli v2 stops
-// parsing flags at the first positional argument. Errors are usage errors
-// (exit code 2).
-func positional(c *cli.Context, names ...string) ([]string, error) {
+// Positional returns the command's positional arguments, one per name, and
+// applies flags written after them (`approve NAME ID --note TEXT`):
+// urfave/cli v2 stops parsing flags at the first positional argument.
+// Errors are usage errors (exit code 2).
+func Positional(c *cli.Context, names ...string) ([]string, error) {
 	args := c.Args().Slice()
 	if len(args) < len(names) {
-		return nil, usage(c, "missing %s", strings.Join(names[len(args):], " "))
+		return nil, Usage(c, "missing %s", strings.Join(names[len(args):], " "))
 	}
 	pos, rest := args[:len(names)], args[len(names):]
 	for len(rest) > 0 {
@@ -32,12 +35,12 @@ func positional(c *cli.Context, names ...string) ([]string, error) {
 func setFlag(c *cli.Context, args []string) (int, error) {
 	a := args[0]
 	if !strings.HasPrefix(a, "-") {
-		return 0, usage(c, "unexpected argument %q", a)
+		return 0, Usage(c, "unexpected argument %q", a)
 	}
 	name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 	f := lookupFlag(c, name)
 	if f == nil {
-		return 0, usage(c, "unknown flag %q", a)
+		return 0, Usage(c, "unknown flag %q", a)
 	}
 	used := 1
 	if _, isBool := f.(*cli.BoolFlag); isBool && !hasValue {
@@ -45,12 +48,12 @@ func setFlag(c *cli.Context, args []string) (int, error) {
 	}
 	if !hasValue {
 		if len(args) < 2 {
-			return 0, usage(c, "flag %s needs a value", a)
+			return 0, Usage(c, "flag %s needs a value", a)
 		}
 		value, used = args[1], 2
 	}
 	if err := c.Set(name, value); err != nil {
-		return 0, usage(c, "flag %s: %v", a, err)
+		return 0, Usage(c, "flag %s: %v", a, err)
 	}
 	return used, nil
 }
@@ -66,8 +69,8 @@ func lookupFlag(c *cli.Context, name string) cli.Flag {
 	return nil
 }
 
-// usage is a bad-input error: exit code 2, nothing run.
-func usage(c *cli.Context, format string, a ...any) error {
+// Usage is a bad-input error: exit code 2, nothing run.
+func Usage(c *cli.Context, format string, a ...any) error {
 	return cli.Exit(fmt.Sprintf("%s: %s (usage: %s %s)", c.Command.Name, fmt.Sprintf(format, a...),
 		c.Command.HelpName, c.Command.ArgsUsage), 2)
 }
