@@ -39,6 +39,8 @@ func WriteArchive(w io.Writer, files []File) error {
 			err = tw.WriteHeader(header(f.Path+"/", tar.TypeDir, f.Owner, f.Mode, 0))
 		case f.Git != nil:
 			err = writeGitDir(tw, f)
+		case f.Worktree != nil:
+			err = writeWorktree(tw, f.Worktree, f.Path, f.Owner)
 		case f.Tree:
 			err = writeTree(tw, f.Source, f.Path, f.Owner, true)
 		case f.Source != "":

@@ -61,6 +61,9 @@ type File struct {
 	// Dir marks an explicit directory entry (so that the archive sets its
 	// owner instead of leaving an implied root-owned parent).
 	Dir bool
+	// Worktree places the host working tree's changes under Path (the
+	// workspace): see Worktree.
+	Worktree *Worktree
 }
 
 // noteLine is the dry-run's "# owner mode path" line for f.
@@ -74,6 +77,8 @@ func (f File) noteLine() string {
 		return fmt.Sprintf("%s %04o %s/", owner, f.Mode.Perm(), f.Path)
 	case f.Git != nil:
 		return fmt.Sprintf("%s %04o %s/ <- %s: %s", owner, f.Mode.Perm(), f.Path, f.Source, gitDirNote)
+	case f.Worktree != nil:
+		return fmt.Sprintf("%s - %s/ <- %s: %s", owner, f.Path, f.Worktree.Dir, worktreeNote)
 	case f.Tree:
 		return fmt.Sprintf("%s - %s/ <- %s (whole tree, modes kept)", owner, f.Path, f.Source)
 	case f.Source != "":

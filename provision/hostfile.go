@@ -126,9 +126,11 @@ type TooLargeError struct {
 
 func (e *TooLargeError) Error() string { return e.Path + " is larger than " + byteSize(e.Max) }
 
-// byteSize writes a cap the way people read it: 64 KiB, 1 MiB, or bytes.
+// byteSize writes a cap the way people read it: 64 KiB, 1 MiB, 1 GiB, or bytes.
 func byteSize(n int64) string {
 	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
 	case n >= 1<<20 && n%(1<<20) == 0:
 		return fmt.Sprintf("%d MiB", n>>20)
 	case n >= 1<<10 && n%(1<<10) == 0:

@@ -76,7 +76,7 @@ type Live struct {
 
 // Files lists everything placed in the guest, in archive order: the CA, the
 // gitconfig, the prompt, the user's Claude setup, the skills, the
-// workspace's .git. The setup comes before the skills: a --skill lands on
+// workspace's .git and the working tree's changes. The setup comes before the skills: a --skill lands on
 // top of it (claudecfg leaves out a skill of the same name).
 func Files(in Inputs, live Live) []File {
 	files := []File{{Path: CAPath(live.CAKind), Owner: Root, Mode: 0o644, Content: live.CA}}
@@ -100,6 +100,9 @@ func Files(in Inputs, live Live) []File {
 			File{Path: Workspace, Owner: Agent, Mode: 0o755, Dir: true},
 			File{Path: Workspace + "/.git", Owner: Agent, Mode: 0o755, Source: in.Repo.Dir, Git: in.Repo,
 				Content: RenderRepoConfig(*in.Repo, live.Upstreams), Show: true})
+		if in.Repo.Worktree != nil {
+			files = append(files, File{Path: Workspace, Owner: Agent, Worktree: in.Repo.Worktree})
+		}
 	}
 	return files
 }
@@ -134,8 +137,10 @@ func Run(ctx context.Context, g Guest, log logrus.FieldLogger, in Inputs, live L
 		return fmt.Errorf("trust the %s CA: %w", live.CAKind, err)
 	}
 	if in.Repo != nil {
-		// The archive brought .git only; check the working tree out of it.
-		if err := g.Exec(ctx, Agent, []string{"git", "-C", Workspace, "reset", "--hard", "--quiet"}, nil); err != nil {
+		// The archive brought .git and the host's changes; check the rest
+		// of the working tree out of it.
+		in.Repo.Worktree.log(log)
+		if err := g.Exec(ctx, Agent, checkoutArgv(in.Repo), nil); err != nil {
 			return fmt.Errorf("check out the workspace: %w", err)
 		}
 	}

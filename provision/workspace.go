@@ -31,6 +31,9 @@ type Repo struct {
 	// they are only compared with the upstreams, never copied.
 	Remotes  []Remote
 	Branches []Branch
+	// Worktree is the host working tree whose uncommitted changes travel
+	// too (nil with --head-only: HEAD alone).
+	Worktree *Worktree
 }
 
 // Remote is one host remote: its name and its url values, without userinfo.
