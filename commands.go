@@ -42,7 +42,8 @@ func launchCommand(d *deps) *cli.Command {
 		OnUsageError: usageError,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "name", Usage: "bottle name (default: workspace name or \"bottle\" plus a random suffix)"},
-			&cli.StringFlag{Name: "cwd", Usage: "git repository whose .git is copied into the guest workspace and checked out"},
+			&cli.StringFlag{Name: "cwd", Usage: "git repository the guest workspace starts from: HEAD and your uncommitted changes (not ignored files)"},
+			&cli.BoolFlag{Name: "head-only", Usage: "with --cwd: HEAD alone, your uncommitted changes stay on the host"},
 			&cli.StringFlag{Name: "prompt", Usage: "file whose text the agent starts with"},
 			&cli.StringSliceFlag{Name: "skill", Usage: "skill directory, copied to ~/.claude/skills/<name>/ (repeatable)"},
 			&cli.StringFlag{Name: "claude-config", Usage: "your Claude Code setup to copy in, filtered (default: $CLAUDE_CONFIG_DIR, else ~/.claude and ~/.claude.json); none: a bare Claude Code"},
@@ -71,7 +72,7 @@ func launchCommand(d *deps) *cli.Command {
 
 func runLaunch(c *cli.Context, d *deps) error {
 	o := launch.Options{
-		Backend: c.String("backend"), Name: c.String("name"), Cwd: c.String("cwd"),
+		Backend: c.String("backend"), Name: c.String("name"), Cwd: c.String("cwd"), HeadOnly: c.Bool("head-only"),
 		Prompt: c.String("prompt"), Skills: c.StringSlice("skill"), Upstreams: c.StringSlice("upstream"),
 		GitCredentials: c.StringSlice("git-credential"), UpstreamPolicies: c.StringSlice("upstream-policy"), KnownHosts: c.String("known-hosts"),
 		AllowHosts: c.StringSlice("allow-host"), Supervise: c.Bool("supervise"),

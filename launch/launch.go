@@ -200,6 +200,12 @@ func (l *Launcher) Launch(ctx context.Context, p *Plan) (err error) {
 
 // setUp brings the bottle up to the point where the agent can run.
 func (s *session) setUp(ctx context.Context, b backend) (provision.Guest, error) {
+	if r := s.p.Guest.Repo; r != nil && r.Worktree != nil {
+		// First: a working tree over its caps fails before anything exists.
+		if err := s.step("list changes", func() error { return r.Worktree.List(ctx, s.R) }); err != nil {
+			return nil, err
+		}
+	}
 	if err := b.startBundle(ctx, s); err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ type Options struct {
 	Backend        string
 	Name           string
 	Cwd            string
+	HeadOnly       bool // --head-only: the workspace is HEAD alone, without the uncommitted changes
 	Prompt         string
 	Skills         []string
 	Upstreams      []string // NAME=URL
@@ -268,11 +269,13 @@ var reservedEnv = map[string]bool{
 func (p *Plan) setGuest(o Options, getenv func(string) (string, bool)) error {
 	in := provision.Inputs{Supervise: o.Supervise}
 	if o.Cwd != "" {
-		repo, err := gitDir(o.Cwd)
+		repo, err := gitDir(o.Cwd, o.HeadOnly)
 		if err != nil {
 			return err
 		}
 		in.Repo = repo
+	} else if o.HeadOnly {
+		return badInput("--head-only needs --cwd")
 	}
 	if o.Prompt != "" {
 		if err := checkPrompt(o.Prompt); err != nil {
@@ -293,8 +296,10 @@ func (p *Plan) setGuest(o Options, getenv func(string) (string, bool)) error {
 }
 
 // gitDir reads DIR/.git, which must be a directory, for the guest's
-// workspace (only what a checkout needs travels: provision.Repo).
-func gitDir(dir string) (*provision.Repo, error) {
+// workspace (only what a checkout needs travels: provision.Repo), and,
+// unless headOnly, names the working tree whose changes travel too (the
+// launch lists them: provision.Worktree).
+func gitDir(dir string, headOnly bool) (*provision.Repo, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return nil, badInput("invalid --cwd: %v", err)
@@ -310,6 +315,9 @@ func gitDir(dir string) (*provision.Repo, error) {
 	repo, err := provision.ReadRepo(git)
 	if err != nil {
 		return nil, badInput("invalid --cwd %s: %v", dir, err)
+	}
+	if !headOnly {
+		repo.Worktree = &provision.Worktree{Dir: dir}
 	}
 	return repo, nil
 }
