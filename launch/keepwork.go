@@ -41,6 +41,12 @@ func (s *session) recordRepo(ctx context.Context) error {
 	if s.p.RepoDir == "" {
 		return nil
 	}
+	if r := s.p.Guest.Repo; r != nil && r.Worktree != nil {
+		// The base the working tree was listed against: the commit the
+		// guest starts from, with no command more.
+		s.agentLabels = job.LabelArgs(s.p.RepoDir, r.Worktree.Base)
+		return nil
+	}
 	return s.step("record repository", func() error {
 		labels, err := job.RecordArgs(ctx, s.R, s.p.RepoDir)
 		s.agentLabels = labels
