@@ -446,23 +446,7 @@ func countCalls(t *testing.T, path string) int {
 // TestSkillsDoNotAddCommands: with 20 skills a launch runs exactly as many
 // commands as with 1 (the goldens provision_skills_{1,20}).
 func TestSkillsDoNotAddCommands(t *testing.T) {
-	count := func(path string) int {
-		ar, err := txtar.ParseFile(path)
-		must(t, err)
-		for _, f := range ar.Files {
-			if f.Name == "want.calls" {
-				n := 0
-				for _, l := range strings.Split(string(f.Data), "\n") {
-					if l != "" && !strings.HasPrefix(l, " ") {
-						n++
-					}
-				}
-				return n
-			}
-		}
-		t.Fatalf("%s has no want.calls", path)
-		return 0
-	}
+	count := func(path string) int { return countCalls(t, path) }
 	for _, b := range []string{"docker", "smolmachines"} {
 		one, twenty := count("testscripts/"+b+"/provision_skills_1.txtar"), count("testscripts/"+b+"/provision_skills_20.txtar")
 		if one != twenty || one == 0 {
