@@ -9,6 +9,33 @@ import (
 	"testing"
 )
 
+// archiveEntry is one entry of an archive, with its content.
+type archiveEntry struct {
+	*tar.Header
+	body []byte
+}
+
+// readEntries reads every entry of an archive, in order.
+func readEntries(t *testing.T, r io.Reader) []archiveEntry {
+	t.Helper()
+	var out []archiveEntry
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, archiveEntry{h, b})
+	}
+}
+
 func TestArchiveOwnersAndModes(t *testing.T) {
 	dir := t.TempDir()
 	skill := filepath.Join(dir, "review")
@@ -27,15 +54,7 @@ func TestArchiveOwnersAndModes(t *testing.T) {
 		link string
 	}
 	got := map[string]entry{}
-	tr := tar.NewReader(Archive(files))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range readEntries(t, Archive(files)) {
 		got[h.Name] = entry{h.Uid, h.Mode, h.Typeflag, h.Linkname}
 	}
 	want := map[string]entry{
@@ -109,15 +128,7 @@ func TestArchiveSpecialBits(t *testing.T) {
 		}
 	}
 	got := map[string]int64{}
-	tr := tar.NewReader(Archive([]File{{Path: "/t", Owner: Agent, Source: src, Tree: true}}))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range readEntries(t, Archive([]File{{Path: "/t", Owner: Agent, Source: src, Tree: true}})) {
 		got[h.Name] = h.Mode
 	}
 	want := map[string]int64{"t/": 0o2755, "t/shared/": 0o2775, "t/tmp/": 0o1777,

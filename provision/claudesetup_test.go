@@ -1,7 +1,6 @@
 package provision
 
 import (
-	"archive/tar"
 	"context"
 	"fmt"
 	"io"
@@ -37,15 +36,7 @@ func TestClaudeSetupInTheArchive(t *testing.T) {
 	files := Files(in, Live{CA: []byte("CERT"), CAKind: CAPipelock})
 	var names []string
 	modes := map[string]int64{}
-	tr := tar.NewReader(Archive(files))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range readEntries(t, Archive(files)) {
 		names = append(names, h.Name)
 		modes[h.Name] = h.Mode
 	}

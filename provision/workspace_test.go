@@ -122,17 +122,8 @@ func archived(t *testing.T, repo *Repo, ups []Upstream) (map[string]*tar.Header,
 		t.Fatal(err)
 	}
 	hdrs, bodies := map[string]*tar.Header{}, map[string][]byte{}
-	tr := tar.NewReader(bytes.NewReader(raw))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		hdrs[h.Name], bodies[h.Name] = h, b
+	for _, e := range readEntries(t, bytes.NewReader(raw)) {
+		hdrs[e.Name], bodies[e.Name] = e.Header, e.body
 	}
 	return hdrs, bodies, raw
 }

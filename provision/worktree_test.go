@@ -429,13 +429,7 @@ func TestWorktreeSymlinkedParent(t *testing.T) {
 func archiveNames(t *testing.T, b []byte) []string {
 	t.Helper()
 	var names []string
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		must(t, err)
+	for _, h := range readEntries(t, bytes.NewReader(b)) {
 		names = append(names, h.Name)
 	}
 	sort.Strings(names)
