@@ -115,20 +115,23 @@ func TestImageConfig(t *testing.T) {
 
 // TestPipelockStandin runs the stand-in inside the bundle image with the
 // config claude-bottle renders, as the sidecar would, and talks to it from
-// the agent image.
+// the agent image. upstream.test is on a private docker network: it passes
+// the SSRF guard only because the spec trusts it.
 func TestPipelockStandin(t *testing.T) {
 	needImages(t)
 	name, label := scope(t)
 	net := name + "-net"
 	mustDocker(t, nil, "network", "create", "--label", label, net)
-	mustDocker(t, nil, "run", "-d", "--label", label, "--network", net, "--network-alias", "upstream.test", agentImage,
+	mustDocker(t, nil, "run", "-d", "--label", label, "--network", net, "--network-alias", "upstream.test", "--network-alias", "private.test", agentImage,
 		"node", "-e", `require("http").createServer((q,s)=>s.end("hello from upstream "+q.url)).listen(8080)`)
 
 	pl := name + "-bundle"
 	mustDocker(t, nil, "create", "--name", pl, "--label", label, "--network", net, "--network-alias", "pipelock",
 		"--entrypoint", "/bin/sh", bundleImage, "-c",
 		"pipelock tls init --out "+bundle.PipelockCADir+" && exec pipelock run --config "+bundle.PipelockConfigPath)
-	cfg := bundle.PipelockFor(bundle.Spec{AllowHosts: bundle.AllowHosts([]string{"upstream.test"})}, "0.0.0.0", nil)
+	spec := bundle.Spec{AllowHosts: bundle.AllowHosts([]string{"upstream.test", "private.test"}),
+		Trust: bundle.Trust{Domains: []string{"upstream.test"}}}
+	cfg := bundle.PipelockFor(spec, "0.0.0.0", nil)
 	mustDocker(t, tarOf(t, "pipelock.yaml", 0o600, cfg), "cp", "-", pl+":"+bundle.ConfigDir)
 	mustDocker(t, nil, "start", pl)
 	deadline := time.Now().Add(20 * time.Second)
@@ -178,6 +181,10 @@ func TestPipelockStandin(t *testing.T) {
 	if out := curl("http://other.test/"); out != "blocked: domain not in allowlist: other.test\n [403]" {
 		t.Errorf("blocked plain HTTP: %q", out)
 	}
+	// The same server by a name that is allowlisted, not trusted.
+	if out := curl("http://private.test:8080/"); !strings.HasPrefix(out, "blocked: SSRF blocked: private.test resolves to internal IP ") || !strings.HasSuffix(out, "[403]") {
+		t.Errorf("untrusted private destination: %q", out)
+	}
 	if out := curl("https://other.test/"); !strings.Contains(out, "CONNECT tunnel failed, response 403") {
 		t.Errorf("blocked CONNECT: %q", out)
 	}
@@ -187,13 +194,14 @@ func TestPipelockStandin(t *testing.T) {
 		t.Errorf("intercepted HTTPS: %q", out)
 	}
 
-	// Re-rendered config with one more host, then SIGHUP: other.test passes
-	// the allowlist (and fails to resolve: 502).
-	cfg = bundle.PipelockFor(bundle.Spec{AllowHosts: bundle.AllowHosts([]string{"upstream.test", "other.test"})}, "0.0.0.0", nil)
+	// Re-rendered config with one more host (as supervise approves), then
+	// SIGHUP: other.test passes the allowlist, and fails to resolve, which
+	// the SSRF guard refuses (fail closed).
+	cfg = bundle.PipelockFor(spec, "0.0.0.0", []string{"other.test"})
 	mustDocker(t, tarOf(t, "pipelock.yaml", 0o600, cfg), "cp", "-", pl+":"+bundle.ConfigDir)
 	mustDocker(t, nil, "kill", "-s", "HUP", pl)
 	time.Sleep(500 * time.Millisecond)
-	if out := curl("http://other.test/"); !strings.HasSuffix(out, "[502]") {
+	if out := curl("http://other.test/"); !strings.HasPrefix(out, "blocked: SSRF check failed: DNS resolution error for other.test") {
 		t.Errorf("after reload: %q", out)
 	}
 

@@ -21,7 +21,24 @@ type Config struct {
 	Passthrough    []string
 	BodyScanning   bool
 	BodyAction     string
-	Internal       []*net.IPNet // SSRF guard; only when listed (see README)
+	// The SSRF guard (ssrf.go): Internal are the ranges it refuses (pipelock's
+	// defaults when the key is absent); TrustedDomains pass it by name,
+	// IPAllowlist by address. The raw lists are what a reload compares.
+	Internal       []*net.IPNet
+	InternalRaw    []string
+	TrustedDomains []string
+	IPAllowlist    []*net.IPNet
+	IPAllowlistRaw []string
+}
+
+// defaultInternal is pipelock's default of `internal`, the ranges its SSRF
+// guard refuses (luckyPipewrench/pipelock@408651293d,
+// internal/config/normalize.go:222).
+var defaultInternal = []string{
+	"0.0.0.0/8", "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+	"169.254.0.0/16", // link-local, cloud metadata (169.254.169.254)
+	"100.64.0.0/10",  // CGNAT
+	"::1/128", "fc00::/7", "fe80::/10", "224.0.0.0/4", "ff00::/8",
 }
 
 // Known keys, as in pipelock's internal/config/schema.go (v2.3.0+). A key not
@@ -42,7 +59,7 @@ var topLevel = map[string]string{
 	"airlock": "", "browser_shield": "", "media_policy": "", "a2a_scanning": "", "taint": "",
 	"mediation_envelope": "", "redaction": "", "agents": "", "default_agent_identity": "",
 	"bind_default_agent_identity": "", "license_key": "", "license_file": "",
-	"license_public_key": "", "internal": "", "trusted_domains": "", "ssrf": "",
+	"license_public_key": "", "internal": "", "trusted_domains": "", "ssrf": "SSRF",
 }
 
 var sectionKeys = map[string][]string{
@@ -50,6 +67,7 @@ var sectionKeys = map[string][]string{
 	"ForwardProxy":        {"enabled", "max_tunnel_seconds", "idle_timeout_seconds", "sni_verification", "redirect_websocket_hosts"},
 	"TLSInterception":     {"enabled", "ca_cert", "ca_key", "passthrough_domains", "cert_ttl", "cert_cache_size", "max_response_bytes"},
 	"RequestBodyScanning": {"enabled", "action", "max_body_bytes", "scan_headers", "header_mode", "sensitive_headers", "ignore_headers"},
+	"SSRF":                {"ip_allowlist"},
 }
 
 // LoadConfig reads and checks a config file.
@@ -73,7 +91,7 @@ func ParseConfig(data []byte) (*Config, error) {
 	}
 	cfg := &Config{Mode: "balanced", Enforce: true, Listen: "127.0.0.1:8888", BodyAction: "warn"}
 	if root == nil {
-		return cfg, nil
+		return cfg, cfg.parseSSRF(nil) // pipelock's defaults: the SSRF guard is on
 	}
 	if root.kind != mapNode {
 		return nil, fmt.Errorf("yaml: unmarshal errors:\n  line %d: cannot unmarshal !!%s into config.Config", root.line, root.kindName())
@@ -162,18 +180,75 @@ func ParseConfig(data []byte) (*Config, error) {
 			}
 		}
 	}
-	cidrs, err := root.strings("internal")
-	if err != nil {
+	if err := cfg.parseSSRF(root); err != nil {
 		return nil, err
 	}
-	for _, c := range cidrs {
+	return cfg, nil
+}
+
+// parseSSRF reads internal, trusted_domains and ssrf.ip_allowlist, checked
+// as pipelock checks them (internal/config/validate.go: validateInternalCIDRs
+// :1107, ValidateTrustedDomains :29, validateSSRF :1122).
+func (cfg *Config) parseSSRF(root *node) error {
+	var err error
+	if root.get("internal") == nil {
+		cfg.InternalRaw = defaultInternal
+	} else if cfg.InternalRaw, err = root.strings("internal"); err != nil {
+		return err
+	}
+	for _, c := range cfg.InternalRaw {
 		_, ipn, err := net.ParseCIDR(c)
 		if err != nil {
-			return nil, fmt.Errorf("internal: %w", err)
+			return fmt.Errorf("invalid internal CIDR %q: %w", c, err)
 		}
 		cfg.Internal = append(cfg.Internal, ipn)
 	}
-	return cfg, nil
+	if cfg.TrustedDomains, err = root.strings("trusted_domains"); err != nil {
+		return err
+	}
+	if err := validateTrustedDomains(cfg.TrustedDomains); err != nil {
+		return err
+	}
+	if cfg.IPAllowlistRaw, err = root.get("ssrf").strings("ip_allowlist"); err != nil {
+		return err
+	}
+	for _, c := range cfg.IPAllowlistRaw {
+		ip, ipn, err := net.ParseCIDR(c)
+		if err != nil {
+			return fmt.Errorf("invalid ssrf.ip_allowlist CIDR %q: %w", c, err)
+		}
+		if ones, _ := ipn.Mask.Size(); ones == 0 {
+			return fmt.Errorf("ssrf.ip_allowlist CIDR %q is a catch-all (/0) and would disable SSRF protection", c)
+		}
+		if !ip.Equal(ipn.IP) {
+			return fmt.Errorf("ssrf.ip_allowlist CIDR %q has host bits set (did you mean %q?)", c, ipn.String())
+		}
+		cfg.IPAllowlist = append(cfg.IPAllowlist, ipn)
+	}
+	return nil
+}
+
+// validateTrustedDomains is pipelock's ValidateTrustedDomains: entries are
+// lowercased and trimmed in place; a URL, host:port, bare or over-broad
+// wildcard is refused.
+func validateTrustedDomains(domains []string) error {
+	for i, raw := range domains {
+		d := strings.TrimSuffix(strings.TrimSpace(strings.ToLower(raw)), ".")
+		switch {
+		case d == "":
+			return fmt.Errorf("trusted_domains[%d] is empty", i)
+		case strings.ContainsAny(d, "/:"):
+			return fmt.Errorf("trusted_domains[%d] %q: use a hostname pattern, not a URL or host:port", i, raw)
+		case d == "*":
+			return fmt.Errorf("trusted_domains[%d]: bare wildcard disables all SSRF protection", i)
+		case strings.HasPrefix(d, "*.") && !strings.Contains(d[2:], "."):
+			return fmt.Errorf("trusted_domains[%d] %q: wildcard must target a concrete domain like *.example.com", i, raw)
+		case !strings.HasPrefix(d, "*.") && strings.ContainsAny(d, "*?[]"):
+			return fmt.Errorf("trusted_domains[%d] %q: only exact hosts and *.example.com wildcards are supported", i, raw)
+		}
+		domains[i] = d
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -577,6 +652,6 @@ func splitFlow(s string) []string {
 func (c *Config) describe() string {
 	allow := append([]string(nil), c.Allowlist...)
 	sort.Strings(allow)
-	return fmt.Sprintf("mode=%s enforce=%t forward_proxy=%t tls_interception=%t allowlist=%v passthrough=%v",
-		c.Mode, c.Enforce, c.ForwardEnabled, c.TLSEnabled, allow, c.Passthrough)
+	return fmt.Sprintf("mode=%s enforce=%t forward_proxy=%t tls_interception=%t allowlist=%v passthrough=%v trusted_domains=%v ssrf.ip_allowlist=%v",
+		c.Mode, c.Enforce, c.ForwardEnabled, c.TLSEnabled, allow, c.Passthrough, c.TrustedDomains, c.IPAllowlistRaw)
 }

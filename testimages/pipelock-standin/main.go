@@ -9,10 +9,13 @@
 //	pipelock version
 //
 // and behaves like pipelock where claude-bottle depends on it: strict-mode
-// allowlist (HTTP 403 "blocked: domain not in allowlist: <host>"), CONNECT
-// and absolute-form forward proxy, TLS interception with the configured
-// ECDSA CA except for passthrough domains, /health, strict config keys, reload
-// on SIGHUP or when the file changes. It is never part of a shipped image.
+// allowlist (HTTP 403 "blocked: domain not in allowlist: <host>"), the SSRF
+// guard on resolved addresses with trusted_domains and ssrf.ip_allowlist as
+// exemptions (ssrf.go), CONNECT and absolute-form forward proxy, TLS
+// interception with the configured ECDSA CA except for passthrough domains,
+// /health, strict config keys, reload on SIGHUP or when the file changes,
+// refused when it downgrades a strict config (reload.go). Each rule cites
+// pipelock's source at 408651293d. It is never part of a shipped image.
 package main
 
 import (

@@ -38,14 +38,16 @@ type Proxy struct {
 	raw                []byte
 	transport          *http.Transport
 	dialer             *net.Dialer
+	lookup             lookupHost // the SSRF guard's resolver
 }
 
 func NewProxy(path, listen, mode string, logger *log.Logger) (*Proxy, error) {
-	p := &Proxy{path: path, listen: listen, mode: mode, log: logger, started: time.Now()}
+	p := &Proxy{path: path, listen: listen, mode: mode, log: logger, started: time.Now(),
+		lookup: net.DefaultResolver.LookupHost}
 	p.dialer = &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	p.transport = &http.Transport{
 		Proxy:                 nil, // never chain through a proxy of the environment
-		DialContext:           p.dialer.DialContext,
+		DialContext:           p.dial,
 		ForceAttemptHTTP2:     false,
 		MaxIdleConns:          32,
 		IdleConnTimeout:       60 * time.Second,
@@ -91,7 +93,14 @@ func (p *Proxy) load() (*state, []byte, error) {
 	return st, raw, nil
 }
 
-// Reload re-reads the config; a bad one is logged and the old one kept.
+// dial connects to addr through the SSRF guard of the config in force.
+func (p *Proxy) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return p.cur.Load().cfg.safeDial(ctx, p.lookup, p.dialer, network, addr)
+}
+
+// Reload re-reads the config; a bad one is logged and the old one kept, and
+// so is one that downgrades a strict config (reload.go), logged as pipelock
+// logs it: a WARNING line per downgrade, then the refusal as a JSON error.
 func (p *Proxy) Reload(why string) {
 	old := p.cur.Load()
 	st, raw, err := p.load()
@@ -99,7 +108,19 @@ func (p *Proxy) Reload(why string) {
 		p.log.Printf("config reload (%s) failed, keeping the previous config: %v", why, err)
 		return
 	}
-	p.raw = raw
+	p.raw = raw // a refused config is not retried until the file changes again
+	refusal, warnings := reloadRefusal(old.cfg, st.cfg)
+	out := p.log.Writer()
+	for _, w := range warnings {
+		fmt.Fprintf(out, "WARNING: config reload: %s - %s\n", w.field, w.message)
+	}
+	if refusal != "" {
+		line, _ := json.Marshal(map[string]string{"level": "error", "component": "pipelock", "event": "error",
+			"method": "CONFIG_RELOAD", "resource": p.path, "error": refusal,
+			"time": time.Now().UTC().Format(time.RFC3339), "message": "request error"})
+		fmt.Fprintf(out, "%s\n", line)
+		return
+	}
 	if st.cfg.Listen != old.cfg.Listen || st.cfg.ForwardEnabled != old.cfg.ForwardEnabled {
 		p.log.Printf("config reload (%s): listen and forward_proxy.enabled need a restart; keeping listen=%s forward_proxy=%t",
 			why, old.cfg.Listen, old.cfg.ForwardEnabled)
@@ -152,17 +173,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // blocked returns why a request to host is refused, or "".
 func (p *Proxy) blocked(ctx context.Context, st *state, host string) string {
 	reason := ""
-	if !st.cfg.allowed(host) {
+	if !st.cfg.allowed(host) { // before any lookup, as pipelock (scanner.go:747)
 		reason = "domain not in allowlist: " + host
-	} else if len(st.cfg.Internal) > 0 {
-		ips, _ := net.DefaultResolver.LookupIPAddr(ctx, host)
-		for _, ip := range ips {
-			for _, n := range st.cfg.Internal {
-				if n.Contains(ip.IP) {
-					reason = fmt.Sprintf("SSRF blocked: %s resolves to internal IP %s", host, ip.IP)
-				}
-			}
-		}
+	} else {
+		reason = st.cfg.checkSSRF(ctx, p.lookup, host)
 	}
 	if reason != "" && !st.cfg.Enforce {
 		p.log.Printf("warn (enforce: false): %s", reason)
@@ -261,13 +275,13 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	if reason := p.blocked(r.Context(), st, host); reason != "" {
 		p.log.Printf("blocked CONNECT %s: %s", authority, reason)
-		http.Error(w, "blocked: "+reason, http.StatusForbidden)
+		http.Error(w, "CONNECT blocked: "+reason, http.StatusForbidden) // pipelock's body (forward.go:246)
 		return
 	}
 	intercept := st.leaves != nil && !isPassthrough(host, st.cfg.Passthrough)
 	var upstream net.Conn
 	if !intercept {
-		upstream, err = p.dialer.DialContext(r.Context(), "tcp", authority)
+		upstream, err = st.cfg.safeDial(r.Context(), p.lookup, p.dialer, "tcp", authority)
 		if err != nil {
 			p.log.Printf("CONNECT %s: %v", authority, err)
 			http.Error(w, "upstream dial failed: "+err.Error(), http.StatusBadGateway)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -97,9 +98,30 @@ type fixture struct {
 	upstream  *httptest.Server
 	caPool    *x509.CertPool // trusts the stand-in's CA
 	upstreamA string         // localhost:PORT
+	logs      *syncBuffer    // the stand-in's log
 }
 
-func newFixture(t *testing.T, passthrough string) *fixture {
+// syncBuffer is a log the proxy's goroutines write while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// newFixture's config is renderedConfig with passthrough lines added to
+// tls_interception and extra top-level keys (trust) appended.
+func newFixture(t *testing.T, passthrough, extra string) *fixture {
 	t.Helper()
 	f := &fixture{dir: t.TempDir()}
 	var out bytes.Buffer
@@ -142,12 +164,13 @@ func newFixture(t *testing.T, passthrough string) *fixture {
 	f.upstreamA = "localhost:" + port
 
 	cfg := strings.ReplaceAll(renderedConfig, "CADIR", f.dir)
-	cfg = strings.ReplaceAll(cfg, `    - "*.anthropic.com"`, `    - "*.anthropic.com"`+"\n"+passthrough)
+	cfg = strings.ReplaceAll(cfg, `    - "*.anthropic.com"`, `    - "*.anthropic.com"`+"\n"+passthrough) + extra
 	f.cfgPath = filepath.Join(f.dir, "pipelock.yaml")
 	if err := os.WriteFile(f.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f.proxy, err = NewProxy(f.cfgPath, "127.0.0.1:0", "", log.New(io.Discard, "", 0))
+	f.logs = &syncBuffer{}
+	f.proxy, err = NewProxy(f.cfgPath, "127.0.0.1:0", "", log.New(f.logs, "pipelock-standin: ", 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +207,11 @@ func get(t *testing.T, c *http.Client, u string, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// trustLocalhost lets the fixture's upstream (localhost) past the SSRF guard.
+const trustLocalhost = "trusted_domains:\n  - \"localhost\"\n"
+
 func TestInterceptAndBlock(t *testing.T) {
-	f := newFixture(t, "")
+	f := newFixture(t, "", trustLocalhost)
 	c := f.client(f.caPool)
 	// Intercepted: the client trusts only the stand-in's CA.
 	code, body := get(t, c, "https://"+f.upstreamA+"/x", "")
@@ -215,7 +241,7 @@ func TestInterceptAndBlock(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(cresp.Body)
 	conn.Close()
-	if cresp.StatusCode != 403 || string(raw) != "blocked: domain not in allowlist: evil.example\n" {
+	if cresp.StatusCode != 403 || string(raw) != "CONNECT blocked: domain not in allowlist: evil.example\n" {
 		t.Errorf("blocked CONNECT: %d %q", cresp.StatusCode, raw)
 	}
 	// Plain HTTP forward to a blocked host.
@@ -234,7 +260,7 @@ func TestInterceptAndBlock(t *testing.T) {
 }
 
 func TestPassthroughAndReload(t *testing.T) {
-	f := newFixture(t, `    - "localhost"`)
+	f := newFixture(t, `    - "localhost"`, trustLocalhost)
 	// Passthrough: the client sees the upstream's own certificate, so a
 	// client trusting only the stand-in's CA fails...
 	if code, body := get(t, f.client(f.caPool), "https://"+f.upstreamA+"/", ""); code != 0 || !strings.Contains(body, "certificate") {
