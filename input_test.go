@@ -96,6 +96,8 @@ func TestBadInputRunsNothing(t *testing.T) {
 		{"policy without =", []string{"launch", "--upstream", "o=ssh://git@h/a.git", "--upstream-policy", "o"}, "want NAME=force"},
 		{"allow-host url", []string{"launch", "--allow-host", "https://example.com"}, `invalid --allow-host "https://example.com"`},
 		{"allow-host port", []string{"launch", "--allow-host", "example.com:443"}, `invalid --allow-host "example.com:443"`},
+		{"allow-private loopback", []string{"launch", "--allow-private", "127.0.0.1"}, `invalid --allow-private "127.0.0.1": the bundle's own loopback`},
+		{"allow-private host bits", []string{"launch", "--allow-private", "10.1.2.3/16"}, `invalid --allow-private "10.1.2.3/16": host bits set`},
 		{"empty agent image", []string{"launch", "--agent-image", ""}, "must not be empty"},
 		{"stop name a path", []string{"stop", "../x"}, `invalid bottle name "../x"`}, // it names a lock file
 		{"stop two names", []string{"stop", "a", "b"}, "usage: claude-bottle stop [--discard] NAME"},

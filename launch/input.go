@@ -2,6 +2,7 @@ package launch
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -169,4 +170,96 @@ func upstreamPolicies(flags []string, ups []Upstream) (map[string]UpstreamPolicy
 		out[name] = p
 	}
 	return out, nil
+}
+
+// loopback are the bundle's own addresses: --allow-private never trusts
+// them, since through pipelock they would reach the bundle's daemons.
+var loopback = []netip.Prefix{
+	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("::/128"),
+}
+
+// ParseAllowPrivate parses one --allow-private DEST: an IP address, a CIDR or
+// a host name (*.example.com: its subdomains and itself). It returns what
+// pipelock's allowlist gets (the address or the name; nothing for a range,
+// whose hosts need --allow-host or an approval) and what its SSRF guard
+// trusts: an address or range by address (ssrf.ip_allowlist, as a CIDR), a
+// name by name (trusted_domains).
+func ParseAllowPrivate(s string) (host string, trust bundle.Trust, err error) {
+	bad := func(format string, a ...any) error {
+		return badInput("invalid --allow-private %q: %s", s, fmt.Sprintf(format, a...))
+	}
+	if addr, err := netip.ParseAddr(s); err == nil {
+		if addr.Zone() != "" {
+			return "", bundle.Trust{}, bad("an address with a zone")
+		}
+		addr = addr.Unmap()
+		p := netip.PrefixFrom(addr, addr.BitLen())
+		if overlapsLoopback(p) {
+			return "", bundle.Trust{}, bad("the bundle's own loopback")
+		}
+		return addr.String(), bundle.Trust{CIDRs: []string{p.String()}}, nil
+	}
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		switch {
+		case err != nil:
+			return "", bundle.Trust{}, bad("want an IP address, a CIDR such as 10.1.0.0/16, or a host name")
+		case p.Bits() == 0:
+			return "", bundle.Trust{}, bad("a catch-all range would turn the SSRF guard off")
+		case p != p.Masked():
+			return "", bundle.Trust{}, bad("host bits set (did you mean %s?)", p.Masked()) // pipelock refuses it too
+		case overlapsLoopback(p):
+			return "", bundle.Trust{}, bad("the range holds the bundle's own loopback")
+		}
+		return "", bundle.Trust{CIDRs: []string{p.String()}}, nil
+	}
+	name := strings.ToLower(strings.TrimSuffix(s, "."))
+	switch {
+	case len(name) > 253 || !hostRE.MatchString(name):
+		return "", bundle.Trust{}, bad("want an IP address, a CIDR such as 10.1.0.0/16, or a host name")
+	case strings.HasPrefix(name, "*.") && !strings.Contains(name[2:], "."):
+		return "", bundle.Trust{}, bad("a wildcard must name a domain such as *.corp.example") // pipelock's rule
+	case name == "localhost" || strings.HasSuffix(name, ".localhost"):
+		return "", bundle.Trust{}, bad("the bundle's own loopback")
+	}
+	return name, bundle.Trust{Domains: []string{name}}, nil
+}
+
+func overlapsLoopback(p netip.Prefix) bool {
+	for _, l := range loopback {
+		if p.Overlaps(l) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowPrivate parses every --allow-private: the hosts they add to the
+// allowlist and the trust they add, in the order given.
+func allowPrivate(dests []string) ([]string, bundle.Trust, error) {
+	var hosts []string
+	var trust bundle.Trust
+	for _, s := range dests {
+		h, t, err := ParseAllowPrivate(s)
+		if err != nil {
+			return nil, bundle.Trust{}, err
+		}
+		if h != "" {
+			hosts = append(hosts, h)
+		}
+		trust.Domains = appendNew(trust.Domains, t.Domains...)
+		trust.CIDRs = appendNew(trust.CIDRs, t.CIDRs...)
+	}
+	return hosts, trust, nil
+}
+
+// appendNew appends the values list does not hold yet.
+func appendNew(list []string, values ...string) []string {
+	for _, v := range values {
+		if !slices.Contains(list, v) {
+			list = append(list, v)
+		}
+	}
+	return list
 }

@@ -38,6 +38,7 @@ type Options struct {
 	GitCredentials []string // NAME=PATH
 	KnownHosts     string
 	AllowHosts     []string
+	AllowPrivate   []string // --allow-private: allowlisted and trusted past pipelock's SSRF guard
 	Supervise      bool
 	AgentImage     string
 	BundleImage    string
@@ -324,8 +325,13 @@ func gitDir(dir string, headOnly bool) (*provision.Repo, error) {
 
 func (p *Plan) setBundle(o Options) error {
 	b := BundleSpec{Container: bundle.ContainerName(p.Bottle)}
-	b.Spec = bundle.Spec{Bottle: p.Bottle, Daemons: []string{bundle.Pipelock}, AllowHosts: bundle.AllowHosts(o.AllowHosts),
-		Listen: bundle.ListenBottleNetwork}
+	private, trust, err := allowPrivate(o.AllowPrivate)
+	if err != nil {
+		return err
+	}
+	b.Spec = bundle.Spec{Bottle: p.Bottle, Daemons: []string{bundle.Pipelock},
+		AllowHosts: bundle.AllowHosts(append(append([]string(nil), o.AllowHosts...), private...)),
+		Listen:     bundle.ListenBottleNetwork, Trust: trust}
 	if p.Backend == Smolmachines {
 		b.Spec.Listen = bundle.ListenAll // the published ports reach the bundle's one network
 	}
