@@ -39,12 +39,18 @@ images: build
 		$(if $(PIPELOCK_DIGEST),--pipelock-digest $(PIPELOCK_DIGEST)) \
 		$(if $(CLAUDE_CODE_VERSION),--claude-code-version $(CLAUDE_CODE_VERSION))
 
-# The end-to-end suite on the local Docker Engine.
+# The end-to-end suite on the local Docker Engine. E2E_PIPELOCK_IMAGE: an
+# image holding /pipelock (the real one: README, End-to-end tests) whose
+# binary replaces the stand-in in the suite's bundle; give such a bundle a
+# tag of its own with E2E_BUNDLE_IMAGE.
+E2E_PIPELOCK_IMAGE ?=
+E2E_BUNDLE_IMAGE ?= claude-bottle-test/bundle-e2e:latest
 e2e:
 	./testimages/build.sh
 	docker build -q -t claude-bottle-test/tools:latest e2e/tools
-	docker build -q -t claude-bottle-test/bundle-e2e:latest e2e/bundle
-	$(GO) test -tags e2e -count=1 -timeout 20m -v ./e2e/...
+	docker build -q -t $(E2E_BUNDLE_IMAGE) $(if $(E2E_PIPELOCK_IMAGE),--build-arg PIPELOCK=$(E2E_PIPELOCK_IMAGE)) e2e/bundle
+	E2E_BUNDLE_IMAGE=$(E2E_BUNDLE_IMAGE) E2E_PIPELOCK_IMAGE=$(E2E_PIPELOCK_IMAGE) \
+		$(GO) test -tags e2e -count=1 -timeout 20m -v ./e2e/...
 
 # The launch-vs-bare-docker benchmark of the end-to-end suite.
 e2e-bench: 

@@ -134,7 +134,9 @@ func checkProvisioned(t *testing.T, g guest, w *world, superviseURL string) {
 }
 
 // checkEgress: the allowed server answers through the proxy with TLS
-// verification on; a host off the allowlist gets 403.
+// verification on; a host off the allowlist gets 403; so does a private
+// server on the allowlist that --allow-private does not trust (pipelock's
+// SSRF guard, which the stand-in enforces too).
 func checkEgress(t *testing.T, g guest, w *world) {
 	t.Run("egress", func(t *testing.T) {
 		out := g.must("node", "curl -sS -m 30 https://"+w.allowed+":8443/")
@@ -144,6 +146,15 @@ func checkEgress(t *testing.T, g guest, w *world) {
 		out, err := g.sh("node", "curl -sS -m 30 -o /dev/null -w '%{http_code}' https://blocked.example.com/ 2>&1")
 		if err == nil || !strings.Contains(out+err.Error(), "403") {
 			t.Errorf("off-allowlist host: %q, %v; want a 403", out, err)
+		}
+		out, err = g.sh("node", "curl -sS -m 30 -o /dev/null -w '%{http_code}' https://"+w.untrusted+":8443/ 2>&1")
+		if err == nil || !strings.Contains(out+err.Error(), "403") {
+			t.Errorf("allowlisted, untrusted private server over CONNECT: %q, %v; want a 403", out, err)
+		}
+		// Plain HTTP shows pipelock's reason (the server speaks TLS: never reached).
+		want := "SSRF blocked: " + w.untrusted + " resolves to internal IP " + w.untrusted
+		if out, _ := g.sh("node", "curl -sS -m 30 http://"+w.untrusted+":8443/ 2>&1"); !strings.Contains(out, want) {
+			t.Errorf("allowlisted, untrusted private server over HTTP: %q, want %q", out, want)
 		}
 	})
 }

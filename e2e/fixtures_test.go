@@ -21,8 +21,9 @@ type world struct {
 	upURL      string // ssh://git@IP/srv/git/app.git
 	key        string // private key for the upstream (--git-credential)
 	knownHosts string
-	allowed    string // IP of an HTTPS server on the allowlist
-	approvable string // IP of an HTTPS server off it, until supervise approves
+	allowed    string // IP of an HTTPS server on the allowlist, trusted (--allow-private)
+	approvable string // IP of an HTTPS server off it until supervise approves, trusted (--allow-private IP/32)
+	untrusted  string // IP of an HTTPS server on the allowlist (--allow-host), not trusted
 	prompt     string
 	skills     []string
 }
@@ -33,6 +34,7 @@ func newWorld(t *testing.T, tag string) *world {
 	w.sshUpstream(t, "e2e-up-"+tag)
 	w.allowed = httpsServer(t, "e2e-tls1-"+tag)
 	w.approvable = httpsServer(t, "e2e-tls2-"+tag)
+	w.untrusted = httpsServer(t, "e2e-tls3-"+tag)
 	w.prompt = filepath.Join(w.dir, "prompt.txt")
 	must(t, os.WriteFile(w.prompt, []byte("Make the tests pass.\n"), 0o644))
 	for _, s := range []string{"review", "deploy"} {
@@ -121,11 +123,17 @@ exec openssl s_server -accept 8443 -cert /tmp/c.pem -key /tmp/k.pem -www -quiet`
 }
 
 // launchArgs is the full launch of the issue: cwd, prompt, two skills,
-// upstream with a credential, supervise, the allowed server, detached.
+// upstream with a credential, supervise, the test servers, detached. The
+// servers are on docker's private bridge, so pipelock's SSRF guard refuses
+// them unless the launch trusts them, as a user of a private host must:
+// the allowed one with --allow-private, the approvable one by its address
+// only (an approval can put it on the allowlist, never trust it: pipelock
+// refuses a reload that widens trust); the untrusted one is allowlisted
+// and refused.
 func (w *world) launchArgs(name string) []string {
 	a := []string{"launch", "--detach", "--name", name, "--cwd", w.repo, "--prompt", w.prompt,
 		"--upstream", "origin=" + w.upURL, "--git-credential", "origin=" + w.key, "--known-hosts", w.knownHosts,
-		"--allow-host", w.allowed, "--supervise"}
+		"--allow-private", w.allowed, "--allow-private", w.approvable + "/32", "--allow-host", w.untrusted, "--supervise"}
 	for _, s := range w.skills {
 		a = append(a, "--skill", s)
 	}

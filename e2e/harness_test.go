@@ -9,11 +9,14 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +26,8 @@ import (
 	"time"
 )
 
-// Images the suite uses (testimages/build.sh builds them).
+// Images the suite uses (testimages/build.sh builds them; make e2e builds
+// the bundle, with E2E_PIPELOCK_IMAGE's pipelock when it is set).
 var (
 	bundleImage = envOr("E2E_BUNDLE_IMAGE", "claude-bottle-test/bundle-e2e:latest")
 	agentImage  = envOr("E2E_AGENT_IMAGE", "claude-bottle-test/agent:latest")
@@ -74,9 +78,64 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
+	if err := checkPipelock(); err != nil {
+		fmt.Println("e2e:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// checkPipelock says which pipelock the suite's bundle holds and, with
+// E2E_PIPELOCK_IMAGE, that it is that image's /pipelock (make e2e builds the
+// bundle from it).
+func checkPipelock() error {
+	got, err := fileHash(bundleImage, "/usr/local/bin/pipelock")
+	if err != nil {
+		return err
+	}
+	out, _ := exec.Command("docker", "run", "--rm", "--label", "claude-bottle.name=e2e-pipelock-check",
+		"--entrypoint", "/usr/local/bin/pipelock", bundleImage, "version").CombinedOutput() // the real one prints it on stderr
+	version, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	fmt.Printf("e2e: the bundle %s holds %s (sha256 %s)\n", bundleImage, version, got[:16])
+	img := os.Getenv("E2E_PIPELOCK_IMAGE")
+	if img == "" {
+		return nil
+	}
+	want, err := fileHash(img, "/pipelock")
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("the bundle %s does not hold the /pipelock of E2E_PIPELOCK_IMAGE=%s: run make e2e E2E_PIPELOCK_IMAGE=%s", bundleImage, img, img)
+	}
+	return nil
+}
+
+// fileHash is the SHA-256 of a file in an image, read through a container
+// that is created, never started, and removed.
+func fileHash(image, path string) (string, error) {
+	id, err := try("docker", "create", "--label", "claude-bottle.name=e2e-pipelock-check", image, "none")
+	if err != nil {
+		return "", fmt.Errorf("read %s of %s: %w", path, image, err)
+	}
+	defer try("docker", "rm", id)
+	var out bytes.Buffer
+	cmd := exec.Command("docker", "cp", id+":"+path, "-")
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("read %s of %s: %w", path, image, err)
+	}
+	tr := tar.NewReader(&out)
+	if _, err := tr.Next(); err != nil {
+		return "", fmt.Errorf("read %s of %s: %w", path, image, err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, tr); err != nil {
+		return "", fmt.Errorf("read %s of %s: %w", path, image, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func repoRoot() string {
