@@ -143,7 +143,7 @@ func TestTeardownFailuresAreReported(t *testing.T) {
 			rec := &shell.Recorder{Answer: func(i int, c shell.Cmd) shell.Reply {
 				j := shell.Join(c.Argv)
 				switch {
-				case strings.Contains(j, "update-ca-certificates"):
+				case strings.Contains(j, "claude-bottle-trust"):
 					return shell.Reply{ExitCode: 1, Stderr: "no space left"}
 				case j == "docker rm -f "+fakeID("container claude-bottle-full-bundle"):
 					return shell.Reply{ExitCode: 1, Stderr: "Error response from daemon: device busy"}

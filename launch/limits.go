@@ -112,7 +112,7 @@ func bundleHardening() []string {
 }
 
 // agentHardening: the agent runs as node with no capabilities; root runs
-// only provisioning (tar with owners and modes, update-ca-certificates) and
+// only provisioning (tar with owners and modes, the CA trust) and
 // the container keeps just that. No NET_RAW: no spoofed frames.
 func agentHardening() []string {
 	return []string{

@@ -47,3 +47,27 @@ func Fingerprint(pemData []byte) (string, error) {
 		return b.String(), nil
 	}
 }
+
+// trustScript adds one CA to the guest's trust store as
+// update-ca-certificates leaves it — the certificate under
+// /usr/local/share/ca-certificates (placed by the archive), its .pem link in
+// /etc/ssl/certs, the hashed link OpenSSL's directory lookup finds, and the
+// certificate appended once to the bundle file — without rehashing the
+// whole store (update-ca-certificates takes about 1.6 s for that; this
+// takes an openssl call). openssl is there: Debian's ca-certificates
+// depends on it. A hash that another certificate already holds takes the
+// next suffix, as c_rehash does; a rerun changes nothing.
+const trustScript = `set -eu
+crt=$1 name=$2 certs=/etc/ssl/certs
+ln -sf "$crt" "$certs/$name.pem"
+h=$(openssl x509 -hash -noout -in "$crt")
+n=0
+while [ -e "$certs/$h.$n" ] && [ "$(readlink "$certs/$h.$n")" != "$name.pem" ]; do n=$((n+1)); done
+ln -sf "$name.pem" "$certs/$h.$n"
+grep -qxF "$(sed -n 2p "$crt")" "$certs/ca-certificates.crt" || cat "$crt" >>"$certs/ca-certificates.crt"
+`
+
+// TrustArgv is the root command that makes the guest trust the CA of kind.
+func TrustArgv(kind string) []string {
+	return []string{"sh", "-c", trustScript, "claude-bottle-trust", CAPath(kind), "claude-bottle-" + kind}
+}

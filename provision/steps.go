@@ -133,7 +133,7 @@ func Run(ctx context.Context, g Guest, log logrus.FieldLogger, in Inputs, live L
 	if err := g.CopyIn(ctx, Archive(files), append(Notes(files), in.Claude.noteLines()...)); err != nil {
 		return fmt.Errorf("copy files into the guest: %w", err)
 	}
-	if err := g.Exec(ctx, Root, []string{"update-ca-certificates"}, nil); err != nil {
+	if err := g.Exec(ctx, Root, TrustArgv(live.CAKind), nil); err != nil {
 		return fmt.Errorf("trust the %s CA: %w", live.CAKind, err)
 	}
 	if in.Repo != nil {
