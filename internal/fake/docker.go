@@ -33,7 +33,8 @@ type Container struct {
 	Running  bool              `json:"running"`
 	Created  int64             `json:"created"`
 	Env      []string          `json:"env,omitempty"`
-	Files    map[string]string `json:"files,omitempty"` // copied in with docker cp
+	Files    map[string]string `json:"files,omitempty"`   // copied in with docker cp
+	Session  *Session          `json:"session,omitempty"` // the agent's session
 }
 
 // TestCA is the certificate the stand-in's bundle serves as pipelock's CA.
@@ -328,6 +329,9 @@ func (st *State) dockerExec(p *Proc, args []string) int {
 	}
 	_ = f
 	argv := rest[1:]
+	if code, ok := session(p, &c.Session, argv); ok {
+		return code
+	}
 	switch {
 	case argv[0] == "cat" && len(argv) == 2 && strings.HasSuffix(argv[1], "/ca.pem"):
 		fmt.Fprintln(p.Stdout, TestCA)

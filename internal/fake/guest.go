@@ -100,8 +100,12 @@ func loadedImage(out string) string {
 }
 
 // execGuest runs argv in the guest container (as the image's user, like
-// smolvm 1.9.2), with the streams passed through.
+// smolvm 1.9.2), with the streams passed through. With -d it starts argv
+// in the background, its streams closed, and prints its guest PID.
 func execGuest(p *Proc, name string, f flags, argv []string) int {
+	if f.has("-d") {
+		argv = append([]string{"sh", "-c", `"$@" </dev/null >/dev/null 2>&1 & echo $!`, "sh"}, argv...)
+	}
 	args := []string{"exec"}
 	if f.has("-i") {
 		args = append(args, "-i")

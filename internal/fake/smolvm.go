@@ -30,6 +30,7 @@ type Machine struct {
 	Workload  []string            `json:"workload,omitempty"`
 	State     string              `json:"state"`
 	CreatedAt int64               `json:"created_at"`
+	Session   *Session            `json:"session,omitempty"` // the agent's session
 }
 
 // SmolvmVersion is the version whose contract the stand-in keeps.
@@ -296,6 +297,13 @@ func (st *State) smolExec(p *Proc, args []string) int {
 		// agent may run for hours while other calls go on.
 		st.after = func() int { return execGuest(p, name, f, argv) }
 		return 0
+	}
+	if f.has("-d") {
+		fmt.Fprintln(p.Stdout, 4300+st.Clock) // the guest PID of the detached process
+		return 0
+	}
+	if code, ok := session(p, &m.Session, runuserArgv(argv)); ok {
+		return code
 	}
 	if f.has("-i") && argv[0] == "tar" {
 		if _, err := logTar(p.Dir, p.Stdin); err != nil {

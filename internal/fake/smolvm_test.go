@@ -51,6 +51,8 @@ func TestSmolvmContract(t *testing.T) {
 		{"exec with --user", []string{"machine", "exec", "--name", "m1", "--user", "node", "--", "true"}, 2, "unknown flag: --user"},
 		{"exec without command", []string{"machine", "exec", "--name", "m1"}, 2, "<COMMAND>"},
 		{"exec -d with -i", []string{"machine", "exec", "--name", "m1", "-d", "-i", "--", "true"}, 2, "cannot be used"},
+		{"exec -d with -t", []string{"machine", "exec", "--name", "m1", "-d", "-t", "--", "true"}, 2, "cannot be used"},
+		{"exec -d with --stream", []string{"machine", "exec", "--name", "m1", "-d", "--stream", "--", "true"}, 2, "cannot be used"},
 		{"delete without name", []string{"machine", "delete", "-f"}, 2, "--name <NAME>"},
 		{"not a machine command", []string{"vm", "list"}, 2, "unrecognized subcommand"},
 	}
@@ -100,6 +102,41 @@ func TestSmolvmLifecycle(t *testing.T) {
 	}
 	if m := st.Machines["m2"]; m == nil || m.Backend != "virtio-net" || m.State != "stopped" {
 		t.Errorf("m2 = %+v, want a stopped virtio-net machine", m)
+	}
+}
+
+// TestSmolvmSession: exec -d prints the detached process's guest PID; the
+// agent session's commands (job/session.go) find the session the start
+// recorded, through runuser as claude-bottle sends them.
+func TestSmolvmSession(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/img.tar")
+	exec := func(argv ...string) []string {
+		return append([]string{"machine", "exec", "--name", "m1", "--stream", "--", "runuser", "-u", "node", "--"}, argv...)
+	}
+	state := exec("sh", "-c", "…", stateScriptName, "state")
+	steps := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"machine", "create", "--name", "m1", "--image", dir + "/img.tar", "--net"}, 0, ""},
+		{[]string{"machine", "start", "-n", "m1"}, 0, ""},
+		{[]string{"machine", "exec", "--name", "m1", "-d", "--", "sleep", "60"}, 0, "43"},
+		{state, 0, "none\n"},
+		{exec("sh", "-c", "…", logsScriptName), 3, ""},
+		{exec("tmux", "-L", "claude-bottle", "new-session", "-d", "-s", "agent", "exec claude -p x"), 0, ""},
+		{exec("tmux", "-L", "claude-bottle", "new-session", "-d", "-s", "agent", "exec claude"), 1, ""},
+		{state, 0, "pane 0::\n"},
+		{exec("sh", "-c", "…", logsScriptName), 0, "fake agent ran: exec claude -p x\n"},
+		{exec("sh", "-c", "…", stateScriptName, "wait"), 0, "pane 1:0:\n"},
+		{state, 0, "pane 1:0:\n"},
+	}
+	for _, s := range steps {
+		code, out, errs := smol(dir, s.args...)
+		if code != s.code || !strings.HasPrefix(out, s.out) {
+			t.Fatalf("smolvm %s: exit %d, stdout %q, stderr %q; want exit %d with %q", strings.Join(s.args, " "), code, out, errs, s.code, s.out)
+		}
 	}
 }
 
