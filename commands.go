@@ -23,6 +23,8 @@ func commands(d *deps) []*cli.Command {
 		lsCommand(d),
 		stopCommand(d),
 		fetchCommand(d),
+		attachCommand(d),
+		waitCommand(d),
 		logsCommand(d),
 		doctorCommand(d),
 		images.Command(d.runner),

@@ -20,7 +20,7 @@ import (
 func lsCommand(d *deps) *cli.Command {
 	return &cli.Command{
 		Name:         "ls",
-		Usage:        "list bottles: name, backend, state, created, published ports",
+		Usage:        "list bottles: name, backend, state, the agent's state, created, published ports",
 		OnUsageError: usageError,
 		Flags:        []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array"}},
 		Action: func(c *cli.Context) error {
@@ -38,9 +38,9 @@ func lsCommand(d *deps) *cli.Command {
 				return enc.Encode(bottles)
 			}
 			tw := tabwriter.NewWriter(d.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tBACKEND\tSTATE\tCREATED\tPORTS")
+			fmt.Fprintln(tw, "NAME\tBACKEND\tSTATE\tAGENT\tCREATED\tPORTS")
 			for _, b := range bottles {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Name, b.Backend, b.State, b.Created, strings.Join(b.Ports, ", "))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Name, b.Backend, b.State, b.Agent, b.Created, strings.Join(b.Ports, ", "))
 			}
 			return tw.Flush()
 		},
@@ -86,17 +86,18 @@ func stopCommand(d *deps) *cli.Command {
 func logsCommand(d *deps) *cli.Command {
 	return &cli.Command{
 		Name:         "logs",
-		Usage:        "show the bundle's log (its daemons' output, prefixed by daemon)",
-		ArgsUsage:    "NAME",
+		Usage:        "show the bundle's log (its daemons' output, prefixed by daemon), or with --agent the agent's terminal",
+		ArgsUsage:    "NAME [--follow | --agent]",
 		OnUsageError: usageError,
-		Flags:        []cli.Flag{&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new lines"}},
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new lines"},
+			&cli.BoolFlag{Name: "agent", Usage: "print the text of the agent's terminal (a detached launch's session: scrollback and screen)"}},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return &launch.InputError{Msg: "usage: claude-bottle logs NAME [--follow]"}
-			}
-			name := c.Args().First()
-			if err := launch.ValidateName(name); err != nil {
+			name, err := nameArg(c)
+			if err != nil {
 				return err
+			}
+			if c.Bool("agent") {
+				return agentLogs(c, d, name)
 			}
 			argv := []string{"docker", "logs"}
 			if c.Bool("follow") {
@@ -106,7 +107,7 @@ func logsCommand(d *deps) *cli.Command {
 			// The daemons log what the guest sent them: every byte that is
 			// not printable is shown escaped, never sent to the terminal.
 			stdout, stderr := display.NewLineWriter(d.stdout), display.NewLineWriter(d.stderr)
-			err := d.runner(c).Run(c.Context, shell.Cmd{Argv: argv, Stdout: stdout, Stderr: stderr})
+			err = d.runner(c).Run(c.Context, shell.Cmd{Argv: argv, Stdout: stdout, Stderr: stderr})
 			stdout.Close()
 			stderr.Close()
 			if err != nil && c.Context.Err() == nil {

@@ -188,6 +188,9 @@ func (l *Launcher) Launch(ctx context.Context, p *Plan) (err error) {
 	}
 	l.Log.Infof("bottle %s ready in %s (%s)", p.Bottle, l.Now().Sub(start).Round(time.Millisecond), strings.Join(s.timing, ", "))
 	if p.Detach {
+		if err := s.startAgent(ctx, guest); err != nil {
+			return err
+		}
 		if p.DryRun {
 			fmt.Fprintf(l.Out, "# bottle %s stays running (--detach)\n", p.Bottle)
 		} else {

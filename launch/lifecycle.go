@@ -9,14 +9,20 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/job"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
 // Bottle is one bottle as `ls` shows it.
 type Bottle struct {
-	Name    string   `json:"name"`
-	Backend string   `json:"backend"`
-	State   string   `json:"state"` // the agent's state; "incomplete" when its guest is gone, "unknown" when smolvm cannot say
+	Name    string `json:"name"`
+	Backend string `json:"backend"`
+	State   string `json:"state"` // the agent's state; "incomplete" when its guest is gone, "unknown" when smolvm cannot say
+	// Agent is what the agent's session says (job.State): running, exited
+	// N, none (no session: the launch was attached); unknown when the guest
+	// does not run or did not answer.
+	Agent   string   `json:"agent"`
 	Created string   `json:"created"`
 	Ports   []string `json:"ports"` // published bundle ports, HOST->CONTAINER
 }
@@ -54,7 +60,7 @@ func (b *Bottles) List(ctx context.Context) ([]Bottle, error) {
 		withSmolvm = withSmolvm || r.backend == Smolmachines
 	}
 	if !withSmolvm {
-		return sorted(bottles), nil
+		return b.withAgents(ctx, sorted(bottles)), nil
 	}
 	ms, err := findMachines(ctx, b.R, "")
 	if err != nil {
@@ -68,7 +74,26 @@ func (b *Bottles) List(ctx context.Context) ([]Bottle, error) {
 	for _, m := range ms {
 		add(bottles, m)
 	}
-	return sorted(bottles), nil
+	return b.withAgents(ctx, sorted(bottles)), nil
+}
+
+// withAgents asks each running guest for its agent's state: one exec per
+// running bottle, one after the other. A guest that does not answer is
+// "unknown", with a warning; the rest is listed.
+func (b *Bottles) withAgents(ctx context.Context, bottles []Bottle) []Bottle {
+	for i, bt := range bottles {
+		bottles[i].Agent = "unknown"
+		if bt.State != "running" {
+			continue
+		}
+		st, err := job.State(ctx, b.R, job.Bottle{Name: bt.Name, Backend: bt.Backend, Agent: bundle.AgentName(bt.Name)})
+		if err != nil {
+			b.Log.Warnf("bottle %s: %v", bt.Name, err)
+			continue
+		}
+		bottles[i].Agent = st.String()
+	}
+	return bottles
 }
 
 // add adds what a resource tells of its bottle.
