@@ -29,7 +29,9 @@ import (
 // tmux's own, Ctrl-b d). The pane outlives the agent (remain-on-exit), so
 // its exit status (#{pane_dead_status}, the status tmux's waitpid saw) and
 // its screen and scrollback stay readable: wait and ls read the status,
-// logs --agent the text (capture-pane). When the agent exits, tmux detaches
+// logs --agent the text (capture-pane; tmux 3.3a may show an empty pane
+// for a process that prints and exits within milliseconds of the start,
+// which Claude Code does not). When the agent exits, tmux detaches
 // whoever is attached (the pane-died hook): an attach ends with the agent.
 //
 // Everything the guest answers is checked: a state is one of three exact

@@ -90,6 +90,13 @@ func (l *localTmux) logs() string {
 	return b.String()
 }
 
+// startDelay comes before the output of a test agent that exits at once:
+// tmux 3.3a sometimes shows an empty pane for a process that prints and
+// exits within milliseconds of the start (about 1 in 30 runs here; none
+// with the delay, nor when it lives on after printing). Claude Code takes
+// longer than that to start.
+const startDelay = "sleep 0.3; "
+
 // The agent's arguments reach it unchanged through tmux: one ending in
 // ';' (tmux's command separator when it is a separate argument), a format
 // and a tilde; it runs in the exec's directory; wait returns its status
@@ -97,7 +104,7 @@ func (l *localTmux) logs() string {
 func TestSessionRunsTheAgentAsGiven(t *testing.T) {
 	l := newLocalTmux(t)
 	args := []string{"fix it;", "#{pane_id}", "~", "a;b", "$HOME", ";"}
-	l.start(append([]string{"sh", "-c", `printf '[%s]\n' "$PWD" "$@"; exit 3`, "claude"}, args...)...)
+	l.start(append([]string{"sh", "-c", startDelay + `printf '[%s]\n' "$PWD" "$@"; exit 3`, "claude"}, args...)...)
 	if st := l.state("wait"); st != (AgentState{State: Exited, Code: 3}) {
 		t.Fatalf("wait: %v, want exited 3", st)
 	}
@@ -119,7 +126,7 @@ func TestSessionRunsThePromptForm(t *testing.T) {
 	l := newLocalTmux(t)
 	argv := provision.AgentCommand([]string{"-p"}, true)
 	script := strings.ReplaceAll(argv[2], provision.PromptPath, filepath.Join(l.dir, "prompt"))
-	script = strings.Replace(script, "exec claude", `exec printf '<%s>\n'`, 1)
+	script = startDelay + strings.Replace(script, "exec claude", `exec printf '<%s>\n'`, 1)
 	must(t, os.WriteFile(filepath.Join(l.dir, "prompt"), []byte("do it; now"), 0o600))
 	l.start(append([]string{argv[0], argv[1], script}, argv[3:]...)...)
 	l.state("wait")
