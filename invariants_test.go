@@ -76,6 +76,7 @@ func checkTranscript(t errorer, where, text string, allowedSources map[string]bo
 		t.Errorf("%s: a secret value appears", where)
 	}
 	checkPipelockConfig(t, where, text)
+	checkBottleSecret(t, where, text)
 	intoAgent := false
 	for n, line := range strings.Split(text, "\n") {
 		at := func(format string, a ...any) {
@@ -107,6 +108,25 @@ func checkTranscript(t errorer, where, text string, allowedSources map[string]bo
 		if (words[0] == "docker" && words[1] == "cp" && strings.Contains(words[3], "-agent:")) ||
 			(words[0] == "smolvm" && contains(words, "tar")) {
 			intoAgent = true
+		}
+	}
+}
+
+// checkBottleSecret: a gate URL in a shown gitconfig has the bottle's
+// secret as its placeholder (the real one is never shown), and no command
+// line carries the gate's or supervise's URL, where the secret would be:
+// the MCP registration reads its URL in the guest, the guest's environment
+// names neither.
+func checkBottleSecret(t errorer, where, text string) {
+	for n, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(line, "# "), `[url "git://`) && !strings.Contains(line, "/<bottle-secret>/") {
+			t.Errorf("%s line %d: a gate URL without the secret's placeholder:\n%s", where, n+1, line)
+		}
+		if strings.Contains(line, "mcp add") && strings.Contains(line, "supervise http") {
+			t.Errorf("%s line %d: supervise's URL in a command line:\n%s", where, n+1, line)
+		}
+		if strings.Contains(line, "GIT_GATE_URL=") || strings.Contains(line, "MCP_SUPERVISE_URL=") {
+			t.Errorf("%s line %d: a gate or supervise URL in the guest's environment:\n%s", where, n+1, line)
 		}
 	}
 }
@@ -294,6 +314,9 @@ func TestInvariantsCatchViolations(t *testing.T) {
 		"docker cp /etc/passwd a-agent:/",
 		"docker cp - x-agent:/\n# root 0600 /home/node/.ssh/id <- /home/me/.ssh/id_ed25519",
 		"echo " + secretValue,
+		"# node 0644 /home/node/.gitconfig\n#     [url \"git://127.0.0.1:49418/origin.git\"]",
+		"smolvm machine exec --name m -w /home/node/workspace -- runuser -u node -- claude mcp add --scope user --transport http supervise http://127.0.0.1:49100/",
+		agentRun(goodAgentRun + "-e MCP_SUPERVISE_URL=http://supervise:9100/ "),
 	}
 	for _, b := range bad {
 		var c collect

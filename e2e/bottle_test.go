@@ -61,7 +61,7 @@ func TestDockerBottle(t *testing.T) {
 			t.Errorf("agent networks: %q, want only %s", nets, net)
 		}
 	})
-	checkProvisioned(t, g, w, "http://supervise:9100/")
+	checkProvisioned(t, g, w, "http://supervise:9100/"+guestSecret(t, g)+"/")
 	checkEgress(t, g, w)
 	checkGit(t, g, w)
 	checkSupervise(t, e, g, w, name)
@@ -200,7 +200,7 @@ func checkSupervise(t *testing.T, e *bottleEnv, g guest, w *world, name string) 
 			t.Fatalf("the unapproved server answered: %s", out)
 		}
 		run(t, "docker", "cp", filepath.Join(bins.dir, "mcpcall"), g.container+":/usr/local/bin/mcpcall")
-		url := g.must("node", "echo $MCP_SUPERVISE_URL")
+		url := superviseURL(t, g)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		call := exec.CommandContext(ctx, "docker", "exec", "-u", "node", g.container, "mcpcall", url,

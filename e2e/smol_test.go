@@ -19,25 +19,36 @@ func TestSmolmachinesBottle(t *testing.T) {
 	e := newEnv(t, true)
 	name := "e2e-s-" + tag
 	e.stopAtEnd(name)
-	if out := e.mustCB(append([]string{"--backend", "smolmachines"}, append(w.launchArgs(name), "--smolvm-net", "tsi")...)...); out != name {
-		t.Fatalf("launch printed %q", out)
+	// At debug level: every command and file the launch places is logged,
+	// and none may show the bottle's secret (checkSecretNotLogged).
+	out, launchLog, err := e.cb(append([]string{"--log-level", "debug", "--backend", "smolmachines"}, append(w.launchArgs(name), "--smolvm-net", "tsi")...)...)
+	if err != nil || out != name {
+		t.Fatalf("launch printed %q, %v:\n%s", out, err, launchLog)
 	}
 	g := guest{t: t, container: "smolvm-claude-bottle-" + name + "-agent"}
 	bundle := "claude-bottle-" + name + "-bundle"
 
 	t.Run("loopback URLs", func(t *testing.T) {
-		want := map[string]string{
-			"HTTPS_PROXY":       "http://" + run(t, "docker", "port", bundle, "8888/tcp"),
-			"GIT_GATE_URL":      "git://" + run(t, "docker", "port", bundle, "9418/tcp"),
-			"MCP_SUPERVISE_URL": "http://" + run(t, "docker", "port", bundle, "9100/tcp") + "/",
-		}
-		for k, v := range want {
+		secret := guestSecret(t, g)
+		proxy := "http://" + run(t, "docker", "port", bundle, "8888/tcp")
+		gate := "git://" + run(t, "docker", "port", bundle, "9418/tcp")
+		sup := "http://" + run(t, "docker", "port", bundle, "9100/tcp")
+		for _, v := range []string{proxy, gate, sup} {
 			if !strings.HasPrefix(v, "http://127.0.0.1:") && !strings.HasPrefix(v, "git://127.0.0.1:") {
-				t.Errorf("%s: docker published %s, not on loopback", k, v)
+				t.Errorf("docker published %s, not on loopback", v)
 			}
-			if got := g.must("node", "echo $"+k); got != v {
-				t.Errorf("guest %s = %s, want %s", k, got, v)
-			}
+		}
+		if got := g.must("node", "echo $HTTPS_PROXY"); got != proxy {
+			t.Errorf("guest HTTPS_PROXY = %s, want %s", got, proxy)
+		}
+		if got := g.must("node", "git ls-remote --get-url "+w.upURL); got != gate+"/"+secret+"/origin.git" {
+			t.Errorf("the guest's gitconfig sends origin to %s, want %s/SECRET/origin.git", got, gate)
+		}
+		if got := superviseURL(t, g); got != sup+"/"+secret+"/" {
+			t.Errorf("the guest's supervise URL is %s, want %s/SECRET/", got, sup)
+		}
+		if env := g.must("node", "env"); strings.Contains(env, secret) {
+			t.Errorf("the bottle's secret is in the guest's environment (an argv on the host)")
 		}
 		var ls []map[string]any
 		out := e.mustCB("--backend", "smolmachines", "ls", "--json")
@@ -64,11 +75,12 @@ func TestSmolmachinesBottle(t *testing.T) {
 			t.Errorf("localhost: %q %v", out, err)
 		}
 	})
-	url := g.must("node", "echo $MCP_SUPERVISE_URL")
-	checkProvisioned(t, g, w, url)
+	checkProvisioned(t, g, w, superviseURL(t, g))
 	checkEgress(t, g, w)
 	checkGit(t, g, w)
 	checkSupervise(t, e, g, w, name)
+	checkPublishedPorts(t, g, w, bundle)
+	checkSecretNotLogged(t, e, g, name, launchLog, "--backend", "smolmachines")
 
 	t.Run("stop", func(t *testing.T) {
 		e.mustCB("--backend", "smolmachines", "stop", name)

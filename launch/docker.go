@@ -70,21 +70,11 @@ func (dockerBackend) discover(_ context.Context, s *session) error {
 	return nil
 }
 
+// guestEnv: the proxy only. The gate and supervise are reached through the
+// guest's files (the gitconfig, the MCP registration), whose URLs carry the
+// bottle's secret; an environment variable would put it in an argv.
 func (dockerBackend) guestEnv(p *Plan) []EnvVar {
-	env := proxyEnv(p.AgentProxyURL, []string{"localhost", "127.0.0.1", "git-gate", "supervise"})
-	return append(env, gateEnv(p)...)
-}
-
-// gateEnv are GIT_GATE_URL and MCP_SUPERVISE_URL, when enabled.
-func gateEnv(p *Plan) []EnvVar {
-	var env []EnvVar
-	if p.AgentGitGateHost != "" {
-		env = append(env, EnvVar{Name: "GIT_GATE_URL", Value: p.AgentGitGateHost})
-	}
-	if p.AgentSuperviseURL != "" {
-		env = append(env, EnvVar{Name: "MCP_SUPERVISE_URL", Value: p.AgentSuperviseURL})
-	}
-	return env
+	return proxyEnv(p.AgentProxyURL, []string{"localhost", "127.0.0.1", "git-gate", "supervise"})
 }
 
 func (b dockerBackend) startGuest(ctx context.Context, s *session) (provision.Guest, error) {

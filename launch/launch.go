@@ -334,7 +334,7 @@ func (s *session) caKind() string {
 // live gathers what provisioning needs that exists only now.
 func (s *session) live() provision.Live {
 	return provision.Live{CA: s.ca, CAKind: s.caKind(), GateHost: s.p.AgentGitGateHost,
-		Upstreams: s.p.Upstreams, SuperviseURL: s.p.AgentSuperviseURL}
+		Upstreams: s.p.Upstreams, SuperviseURL: s.p.AgentSuperviseURL, Secret: s.p.Secret}
 }
 
 // guestEnv is the whole guest environment: network part, CA, user --env and

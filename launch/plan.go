@@ -90,6 +90,9 @@ type Plan struct {
 	AgentArgs []string
 	Detach    bool
 	DryRun    bool
+	// Secret is the bottle's capability for the gate and supervise
+	// (bundle/secret.go, setSecret); never printed.
+	Secret string
 
 	// Set by launch once the bundle runs.
 	AgentProxyURL     string
@@ -264,7 +267,7 @@ func (p *Plan) setEnv(o Options, getenv func(string) (string, bool)) error {
 var reservedEnv = map[string]bool{
 	"HTTPS_PROXY": true, "HTTP_PROXY": true, "NO_PROXY": true,
 	"https_proxy": true, "http_proxy": true, "no_proxy": true,
-	"GIT_GATE_URL": true, "MCP_SUPERVISE_URL": true, "NODE_EXTRA_CA_CERTS": true,
+	"NODE_EXTRA_CA_CERTS": true,
 }
 
 func (p *Plan) setGuest(o Options, getenv func(string) (string, bool)) error {
@@ -348,6 +351,11 @@ func (p *Plan) setBundle(o Options) error {
 	if err != nil {
 		return err
 	}
+	secret, err := p.setSecret(b.Spec)
+	if err != nil {
+		return err
+	}
+	files = append(files, secret...)
 	b.Files = append([]provision.File{
 		{Path: bundle.SpecPath, Mode: 0o644, Content: b.Spec.Marshal(), Show: true},
 	}, files...)

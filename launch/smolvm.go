@@ -100,7 +100,7 @@ func (b smolBackend) guestEnv(p *Plan) []EnvVar {
 	if b.net == NetVirtio {
 		noProxy = append(noProxy, gatewayIP) // supervise and the gate are there
 	}
-	return append(proxyEnv(p.AgentProxyURL, noProxy), gateEnv(p)...)
+	return proxyEnv(p.AgentProxyURL, noProxy) // the gate and supervise: see dockerBackend.guestEnv
 }
 
 func (b smolBackend) startGuest(ctx context.Context, s *session) (provision.Guest, error) {

@@ -71,7 +71,10 @@ type Live struct {
 	CAKind       string // CAPipelock or CAEgress
 	GateHost     string // git://git-gate or git://127.0.0.1:PORT ("" without upstreams)
 	Upstreams    []Upstream
-	SuperviseURL string
+	SuperviseURL string // http://HOST:PORT/, without the secret
+	// Secret is the bottle's, which the gate's and supervise's URLs carry
+	// (bundle/secret.go); it is never shown.
+	Secret string
 }
 
 // Files lists everything placed in the guest, in archive order: the CA, the
@@ -81,8 +84,10 @@ type Live struct {
 func Files(in Inputs, live Live) []File {
 	files := []File{{Path: CAPath(live.CAKind), Owner: Root, Mode: 0o644, Content: live.CA}}
 	if len(live.Upstreams) > 0 {
-		files = append(files, File{Path: Gitconfig, Owner: Agent, Mode: 0o644,
-			Content: RenderGitconfig(live.GateHost, live.Upstreams), Show: true})
+		files = append(files, gitconfigFile(live))
+	}
+	if in.Supervise {
+		files = append(files, superviseURLFile(live))
 	}
 	if in.Prompt != "" {
 		files = append(files, File{Path: PromptPath, Owner: Agent, Mode: 0o600, Source: in.Prompt, Max: MaxPromptSize})
@@ -145,7 +150,7 @@ func Run(ctx context.Context, g Guest, log logrus.FieldLogger, in Inputs, live L
 		}
 	}
 	if in.Supervise {
-		registerSupervise(ctx, g, log, live.SuperviseURL)
+		registerSupervise(ctx, g, log)
 	}
 	return nil
 }
@@ -153,10 +158,9 @@ func Run(ctx context.Context, g Guest, log logrus.FieldLogger, in Inputs, live L
 // registerSupervise adds the supervise MCP server to the agent's user
 // config. A failure is logged and the launch goes on: the agent works
 // without supervise, it only cannot ask for more.
-func registerSupervise(ctx context.Context, g Guest, log logrus.FieldLogger, url string) {
+func registerSupervise(ctx context.Context, g Guest, log logrus.FieldLogger) {
 	var out bytes.Buffer
-	argv := []string{"claude", "mcp", "add", "--scope", "user", "--transport", "http", "supervise", url}
-	if err := g.Exec(ctx, Agent, argv, &out); err != nil {
+	if err := g.Exec(ctx, Agent, registerArgv(), &out); err != nil {
 		log.Warnf("supervise: registering the MCP server failed, the agent runs without it: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
+
+	"github.com/claude-bottle/claude-bottle/bundle"
 )
 
 // Command is `claude-bottle sidecar`, which runs inside the bundle
@@ -102,6 +104,10 @@ func serveGate(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("git-gate: %w", err)
 	}
+	secret, err := bundle.ReadSecret(p.daemonSecret(bundle.GitGate))
+	if err != nil {
+		return fmt.Errorf("git-gate: %w", err)
+	}
 	log := logrus.New()
 	log.SetOutput(c.App.ErrWriter) // the init prefixes it into the bundle's log
 	log.SetFormatter(visibleFormatter{&logrus.TextFormatter{DisableColors: true}})
@@ -113,7 +119,7 @@ func serveGate(c *cli.Context) error {
 	}
 	log.Infof("listening on %s", ln.Addr())
 	g := gate{paths: p, spec: spec, env: stripProxyEnv(os.Environ()), log: log}
-	return newFront(g).serve(ctx, ln)
+	return newFront(g, secret).serve(ctx, ln)
 }
 
 func preReceiveCommand() *cli.Command {

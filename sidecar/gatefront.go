@@ -58,6 +58,9 @@ const (
 // checks, and no name is ever looked up for it.
 type front struct {
 	gate
+	// secret is the bottle's: a request without it is refused before any
+	// repository is looked at (bundle/secret.go).
+	secret         string
 	maxConns       int
 	idle           time.Duration
 	keepAlive      time.Duration
@@ -65,8 +68,8 @@ type front struct {
 	maxPushSize    int64
 }
 
-func newFront(g gate) front {
-	return front{gate: g, maxConns: maxGateConns, idle: gateIdle, keepAlive: gateKeepAlive,
+func newFront(g gate, secret string) front {
+	return front{gate: g, secret: secret, maxConns: maxGateConns, idle: gateIdle, keepAlive: gateKeepAlive,
 		requestTimeout: requestTimeout, maxPushSize: maxPushSize}
 }
 
@@ -130,8 +133,8 @@ func (f front) handle(ctx context.Context, conn net.Conn) {
 	}
 }
 
-// admit reads the request and does the access check: a service the gate
-// serves, on an upstream of the spec by its exact name; for upload-pack,
+// admit reads the request and does the access check: the bottle's secret,
+// a service the gate serves, on an upstream of the spec by its exact name; for upload-pack,
 // the mirror is refreshed from the upstream first, failing closed. A push
 // is not refreshed for: pre-receive forwards it only over what the gate
 // last fetched (see refUpdate.lease).
@@ -141,6 +144,9 @@ func (f front) admit(ctx context.Context, conn net.Conn) (gateRequest, bundle.Up
 	conn.SetReadDeadline(time.Time{})
 	if err != nil {
 		return req, bundle.Upstream{}, err
+	}
+	if !bundle.SecretMatches(req.secret, f.secret) {
+		return req, bundle.Upstream{}, errNoSecret
 	}
 	u, ok := f.upstreamNamed(req.repo)
 	if !ok {

@@ -108,9 +108,9 @@ func TestGateDropsHost(t *testing.T) {
 	label := hex.EncodeToString(secret)
 	host := "host=" + label + ".attacker.tld"
 	for _, tc := range []struct{ name, line, want string }{
-		{"upload-pack v0", "git-upload-pack /app.git\x00" + host + "\x00", g.first + " HEAD"},
-		{"upload-pack v2", "git-upload-pack /app.git\x00" + host + "\x00\x00version=2\x00", "version 2"},
-		{"receive-pack", "git-receive-pack /app.git\x00" + host + "\x00", g.first + " refs/heads/trunk"},
+		{"upload-pack v0", "git-upload-pack /" + testSecret + "/app.git\x00" + host + "\x00", g.first + " HEAD"},
+		{"upload-pack v2", "git-upload-pack /" + testSecret + "/app.git\x00" + host + "\x00\x00version=2\x00", "version 2"},
+		{"receive-pack", "git-receive-pack /" + testSecret + "/app.git\x00" + host + "\x00", g.first + " refs/heads/trunk"},
 	} {
 		pkts := exchange(t, g.addr(), string(pktLine(tc.line)))
 		if len(pkts) == 0 || !strings.HasPrefix(pkts[0], tc.want) {
@@ -160,12 +160,12 @@ func TestGateRefusesBadRequests(t *testing.T) {
 	g := newTestGate(t)
 	mustGit(t, g.env, "", "init", "--quiet", "--bare", filepath.Join(g.GitRoot, "stray.git")) // under the root, no upstream
 	for raw, want := range map[string]string{
-		string(pktLine("git-upload-archive /app.git\x00host=h\x00")):                     `ERR git-gate: service "git-upload-archive" is not served (only git-upload-pack and git-receive-pack)`,
-		string(pktLine("git-upload-pack /nope.git\x00host=h\x00")):                       `ERR git-gate: unknown repository "/nope.git"`,
-		string(pktLine("git-upload-pack /stray.git\x00host=h\x00")):                      `ERR git-gate: unknown repository "/stray.git"`,
-		string(pktLine("git-upload-pack /app\x00host=h\x00")):                            `ERR git-gate: unknown repository "/app"`,
-		string(pktLine("git-receive-pack /../app.git\x00host=h\x00")):                    `ERR git-gate: unknown repository "/../app.git"`,
-		string(pktLine("git-upload-pack /git/app.git\x00host=h\x00")):                    `ERR git-gate: unknown repository "/git/app.git"`,
+		string(pktLine("git-upload-archive /" + testSecret + "/app.git\x00host=h\x00")):  `ERR git-gate: service "git-upload-archive" is not served (only git-upload-pack and git-receive-pack)`,
+		string(pktLine("git-upload-pack /" + testSecret + "/nope.git\x00host=h\x00")):    `ERR git-gate: unknown repository "/nope.git"`,
+		string(pktLine("git-upload-pack /" + testSecret + "/stray.git\x00host=h\x00")):   `ERR git-gate: unknown repository "/stray.git"`,
+		string(pktLine("git-upload-pack /" + testSecret + "/app\x00host=h\x00")):         `ERR git-gate: unknown repository "/app"`,
+		string(pktLine("git-receive-pack /" + testSecret + "/../app.git\x00host=h\x00")): `ERR git-gate: unknown repository "/../app.git"`,
+		string(pktLine("git-upload-pack /" + testSecret + "/git/app.git\x00host=h\x00")): `ERR git-gate: unknown repository "/git/app.git"`,
 		string(pktLine("git-upload-pack /app.git\x00host=" + strings.Repeat("a", 2000))): "ERR git-gate: request of 2030 bytes (at most 1024)",
 		"GET / HTTP/1.1\r\nHost: git-gate\r\n\r\n":                                       "ERR git-gate: request is not a pkt-line",
 	} {
@@ -188,7 +188,7 @@ func TestGateRefusesBadRequests(t *testing.T) {
 // reach the bundle's log escaped, never raw.
 func TestGateLogShowsGuestBytesVisibly(t *testing.T) {
 	g := newTestGate(t)
-	exchange(t, g.addr(), string(pktLine("git-upload-pack /\x1b]0;pwned\x07\x1b[2J.git\x00host=\x1b[1A\x00")))
+	exchange(t, g.addr(), string(pktLine("git-upload-pack /"+testSecret+"/\x1b]0;pwned\x07\x1b[2J.git\x00host=\x1b[1A\x00")))
 	exchange(t, g.addr(), string(pktLine("git-\u009b31m /app.git\x00")))
 	clone := g.clone(t)
 	mustGit(t, g.env, clone, "push", "--quiet", "origin", "HEAD:refs/heads/x\u009b2J\u202eevil")
@@ -221,7 +221,7 @@ func (g *testGate) frontInProcess(t *testing.T, mod func(*front)) (string, *sync
 	log.SetOutput(logs)
 	log.SetLevel(logrus.DebugLevel)
 	log.SetFormatter(visibleFormatter{&logrus.TextFormatter{DisableColors: true}})
-	f := newFront(gate{paths: g.paths, spec: spec, env: stripProxyEnv(g.initConfig.env), log: log})
+	f := newFront(gate{paths: g.paths, spec: spec, env: stripProxyEnv(g.initConfig.env), log: log}, testSecret)
 	mod(&f)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -244,11 +244,11 @@ func (g *testGate) frontInProcess(t *testing.T, mod func(*front)) (string, *sync
 			t.Logf("in-process front's log:\n%s", logs)
 		}
 	})
-	return "git://" + ln.Addr().String() + "/app.git", logs
+	return "git://" + ln.Addr().String() + "/" + testSecret + "/app.git", logs
 }
 
 func hostOf(url string) string {
-	return strings.TrimSuffix(strings.TrimPrefix(url, "git://"), "/app.git")
+	return strings.TrimSuffix(strings.TrimPrefix(url, "git://"), "/"+testSecret+"/app.git")
 }
 
 // TestGateRequestDeadline: a client that sends no request, or half of one,
@@ -287,7 +287,7 @@ func TestGateConnectionCap(t *testing.T) {
 		}
 	}()
 	time.Sleep(100 * time.Millisecond) // both accepted
-	if pkts := exchange(t, hostOf(url), string(pktLine("git-upload-pack /app.git\x00"))); len(pkts) != 1 || pkts[0] != "ERR git-gate: too many connections (2)" {
+	if pkts := exchange(t, hostOf(url), string(pktLine("git-upload-pack /"+testSecret+"/app.git\x00"))); len(pkts) != 1 || pkts[0] != "ERR git-gate: too many connections (2)" {
 		t.Errorf("a third connection got %q", pkts)
 	}
 	held[0].Close()
@@ -318,7 +318,7 @@ func TestGateIdleConnectionEnds(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	io.WriteString(conn, string(pktLine("git-upload-pack /app.git\x00")))
+	io.WriteString(conn, string(pktLine("git-upload-pack /"+testSecret+"/app.git\x00")))
 	r := bufio.NewReader(conn)
 	if pkts, err := readPkts(r); err != nil || len(pkts) == 0 {
 		t.Fatalf("no ref advertisement: %q, %v", pkts, err)

@@ -21,13 +21,19 @@ const (
 )
 
 // gateRequest is what the gate keeps of a git:// request line
-// ("git-upload-pack /NAME.git\0host=…\0\0version=2\0"): the service, the
-// repository's name and the protocol version. host= is dropped unread.
+// ("git-upload-pack /SECRET/NAME.git\0host=…\0\0version=2\0"): the
+// service, what stands where the bottle's secret must, the repository's
+// name and the protocol version. host= is dropped unread.
 type gateRequest struct {
 	service string // uploadPack or receivePack
-	repo    string // NAME of /NAME.git, not yet checked against the upstreams
+	secret  string // SECRET of /SECRET/NAME.git, not yet checked
+	repo    string // NAME of /SECRET/NAME.git, not yet checked against the upstreams
 	version string // "version=N" with N in 0..2, or "" (protocol v0)
 }
+
+// errNoSecret refuses a request without the bottle's secret. It says
+// nothing of the path: what stands there may be a near miss of the secret.
+var errNoSecret = errors.New("the request does not carry this bottle's secret (want /SECRET/NAME.git)")
 
 // readRequest reads the first pkt-line of a connection and parses it.
 func readRequest(r io.Reader) (gateRequest, error) {
@@ -51,8 +57,10 @@ func readRequest(r io.Reader) (gateRequest, error) {
 	return parseRequest(string(line))
 }
 
-// parseRequest parses a request line's payload. Of the arguments after the
-// path, only version=0, 1 or 2 is kept, as git daemon keeps the extra ones
+// parseRequest parses a request line's payload: the path is
+// /SECRET/NAME.git (the gitconfig the guest got rewrites its upstreams'
+// URLs to it); errors never repeat the SECRET part. Of the arguments after
+// the path, only version=0, 1 or 2 is kept, as git daemon keeps the extra ones
 // for GIT_PROTOCOL; the rest (host= first of all) is dropped, so nothing the
 // client sends reaches a resolver, git or the log but these three fields.
 func parseRequest(line string) (gateRequest, error) {
@@ -71,12 +79,16 @@ func parseRequest(line string) (gateRequest, error) {
 	default:
 		return gateRequest{}, fmt.Errorf("service %q is not served (only git-upload-pack and git-receive-pack)", service)
 	}
-	name, rooted := strings.CutPrefix(path, "/")
-	name, dotGit := strings.CutSuffix(name, ".git")
-	if !rooted || !dotGit || name == "" {
-		return gateRequest{}, fmt.Errorf("unknown repository %q", path)
+	rest, rooted := strings.CutPrefix(path, "/")
+	secret, repo, hasSecret := strings.Cut(rest, "/")
+	if !rooted || !hasSecret || secret == "" {
+		return gateRequest{}, errNoSecret
 	}
-	req.repo = name
+	name, dotGit := strings.CutSuffix(repo, ".git")
+	if !dotGit || name == "" {
+		return gateRequest{}, fmt.Errorf("unknown repository %q", "/"+repo)
+	}
+	req.secret, req.repo = secret, name
 	for _, arg := range strings.Split(args, "\x00") {
 		switch arg {
 		case "version=0", "version=1", "version=2":

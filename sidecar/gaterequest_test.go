@@ -11,15 +11,15 @@ func TestParseRequest(t *testing.T) {
 		line string
 		want gateRequest
 	}{
-		{"git-upload-pack /app.git\x00host=git-gate\x00", gateRequest{service: uploadPack, repo: "app"}},
-		{"git-upload-pack /app.git\x00host=616263.attacker.tld\x00\x00version=2\x00", gateRequest{service: uploadPack, repo: "app", version: "version=2"}},
-		{"git-receive-pack /app.git\x00host=127.0.0.1:9418\x00\x00version=1\x00", gateRequest{service: receivePack, repo: "app", version: "version=1"}},
-		{"git-upload-pack /app.git\n", gateRequest{service: uploadPack, repo: "app"}},
-		{"git-upload-pack /app.git", gateRequest{service: uploadPack, repo: "app"}},
+		{"git-upload-pack /S3CRET/app.git\x00host=git-gate\x00", gateRequest{service: uploadPack, secret: "S3CRET", repo: "app"}},
+		{"git-upload-pack /S3CRET/app.git\x00host=616263.attacker.tld\x00\x00version=2\x00", gateRequest{service: uploadPack, secret: "S3CRET", repo: "app", version: "version=2"}},
+		{"git-receive-pack /S3CRET/app.git\x00host=127.0.0.1:9418\x00\x00version=1\x00", gateRequest{service: receivePack, secret: "S3CRET", repo: "app", version: "version=1"}},
+		{"git-upload-pack /S3CRET/app.git\n", gateRequest{service: uploadPack, secret: "S3CRET", repo: "app"}},
+		{"git-upload-pack /S3CRET/app.git", gateRequest{service: uploadPack, secret: "S3CRET", repo: "app"}},
 		// Only version=0..2 is kept; anything else after the path is dropped.
-		{"git-upload-pack /app.git\x00host=h\x00\x00version=3\x00", gateRequest{service: uploadPack, repo: "app"}},
-		{"git-upload-pack /app.git\x00host=h\x00\x00object-format=sha1\x00version=2\x00", gateRequest{service: uploadPack, repo: "app", version: "version=2"}},
-		{"git-upload-pack /app.git\x00version=2:host=x\x00", gateRequest{service: uploadPack, repo: "app"}},
+		{"git-upload-pack /S3CRET/app.git\x00host=h\x00\x00version=3\x00", gateRequest{service: uploadPack, secret: "S3CRET", repo: "app"}},
+		{"git-upload-pack /S3CRET/app.git\x00host=h\x00\x00object-format=sha1\x00version=2\x00", gateRequest{service: uploadPack, secret: "S3CRET", repo: "app", version: "version=2"}},
+		{"git-upload-pack /S3CRET/app.git\x00version=2:host=x\x00", gateRequest{service: uploadPack, secret: "S3CRET", repo: "app"}},
 	} {
 		got, err := parseRequest(tc.line)
 		if err != nil || got != tc.want {
@@ -30,13 +30,15 @@ func TestParseRequest(t *testing.T) {
 
 func TestParseRequestRefuses(t *testing.T) {
 	for line, want := range map[string]string{
-		"git-upload-archive /app.git\x00":   `service "git-upload-archive" is not served`,
+		"git-upload-archive /s/app.git\x00": `service "git-upload-archive" is not served`,
 		"git-upload-pack\x00host=h\x00":     "malformed request",
-		"git-upload-pack app.git\x00":       "unknown repository",
-		"git-upload-pack /app\x00":          "unknown repository",
-		"git-upload-pack /.git\x00":         "unknown repository",
-		"git-upload-pack /app.git/\x00":     "unknown repository",
-		"upload-pack /app.git\x00":          "is not served",
+		"git-upload-pack app.git\x00":       "does not carry this bottle's secret",
+		"git-upload-pack /app.git\x00":      "does not carry this bottle's secret",
+		"git-upload-pack //app.git\x00":     "does not carry this bottle's secret",
+		"git-upload-pack /s/app\x00":        `unknown repository "/app"`,
+		"git-upload-pack /s/.git\x00":       "unknown repository",
+		"git-upload-pack /s/app.git/\x00":   "unknown repository",
+		"upload-pack /s/app.git\x00":        "is not served",
 		"GET / HTTP/1.1\r\nHost: x\r\n\r\n": "is not served",
 	} {
 		if _, err := parseRequest(line); err == nil || !strings.Contains(err.Error(), want) {
@@ -46,13 +48,13 @@ func TestParseRequestRefuses(t *testing.T) {
 }
 
 func TestReadRequestBounds(t *testing.T) {
-	ok := "git-upload-pack /app.git\x00host=h\x00"
+	ok := "git-upload-pack /s/app.git\x00host=h\x00"
 	if req, err := readRequest(strings.NewReader(string(pktLine(ok)))); err != nil || req.repo != "app" {
 		t.Errorf("readRequest of a good line: %+v, %v", req, err)
 	}
-	long := "git-upload-pack /app.git\x00host=" + strings.Repeat("a", maxRequestLen) + "\x00"
+	long := "git-upload-pack /s/app.git\x00host=" + strings.Repeat("a", maxRequestLen) + "\x00"
 	for raw, want := range map[string]string{
-		string(pktLine(long)): "request of 1055 bytes (at most 1024)",
+		string(pktLine(long)): "request of 1057 bytes (at most 1024)",
 		"0000":                "empty request",
 		"0004":                "empty request",
 		"GET / HTTP/1.1\r\n":  "not a pkt-line",
@@ -66,11 +68,12 @@ func TestReadRequestBounds(t *testing.T) {
 }
 
 // FuzzReadRequest: whatever a guest sends as its first pkt-line, the gate
-// keeps a served service, a non-empty name without NUL or newline, and a
-// version among the three it passes on — nothing else of the line.
+// keeps a served service, a non-empty secret and name without NUL or
+// newline (the secret without a slash), and a version among the three it
+// passes on — nothing else of the line.
 func FuzzReadRequest(f *testing.F) {
-	f.Add(pktLine("git-upload-pack /app.git\x00host=616263.attacker.tld\x00\x00version=2\x00"))
-	f.Add(pktLine("git-receive-pack /app.git\x00"))
+	f.Add(pktLine("git-upload-pack /s/app.git\x00host=616263.attacker.tld\x00\x00version=2\x00"))
+	f.Add(pktLine("git-receive-pack /s/app.git\x00"))
 	f.Add([]byte("ffffgit-upload-pack /a.git"))
 	f.Add([]byte("0004"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -83,6 +86,9 @@ func FuzzReadRequest(f *testing.F) {
 		}
 		if req.repo == "" || strings.ContainsAny(req.repo, "\x00\n") {
 			t.Errorf("repo %q", req.repo)
+		}
+		if req.secret == "" || strings.ContainsAny(req.secret, "/\x00\n") {
+			t.Errorf("secret %q", req.secret)
 		}
 		switch req.version {
 		case "", "version=0", "version=1", "version=2":

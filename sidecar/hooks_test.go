@@ -60,7 +60,7 @@ type testGate struct {
 	upstream string   // the upstream bare repository
 	work     string   // a clone of the upstream, to move it
 	first    string   // the upstream's first commit
-	url      string   // git://…/app.git through the gate
+	url      string   // git://…/SECRET/app.git through the gate
 }
 
 func newTestGate(t *testing.T) *testGate { return newTestGateWith(t, gateOpts{}) }
@@ -104,7 +104,7 @@ func newTestGateWith(t *testing.T, opts gateOpts) *testGate {
 		}
 	}
 	g.waitReady(t, g.start(t).done)
-	g.url = "git://127.0.0.1:" + strconv.Itoa(g.ports[bundle.GitGate]) + "/app.git"
+	g.url = "git://127.0.0.1:" + strconv.Itoa(g.ports[bundle.GitGate]) + "/" + testSecret + "/app.git"
 	return g
 }
 

@@ -84,7 +84,10 @@ func (c initConfig) prepare(ctx context.Context, spec bundle.Spec) error {
 			return fmt.Errorf("prepare supervise: %w", err)
 		}
 	}
-	return c.accts.handOut(c.ownership())
+	if err := c.accts.handOut(c.ownership()); err != nil {
+		return err
+	}
+	return c.handOutSecret(spec)
 }
 
 func (c initConfig) setupGate(ctx context.Context, spec bundle.Spec) error {

@@ -61,6 +61,7 @@ func newTestInit(t *testing.T, spec bundle.Spec, fakes map[string]string) *testI
 		Binary:         filepath.Join(testBin, roleClaudeBottle),
 	}
 	mustWrite(t, p.Spec, spec.Marshal())
+	mustWrite(t, p.launchSecret(), []byte(testSecret+"\n"))
 	mustWrite(t, p.PipelockConfig, bundle.PipelockFor(spec, "127.0.0.1", nil))
 	mustWrite(t, p.KnownHosts, nil)
 	out, logs := &syncBuffer{}, &syncBuffer{}

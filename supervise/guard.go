@@ -9,6 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/display"
 )
 
@@ -66,4 +67,22 @@ func servedHost(hostport string) bool {
 		}
 	}
 	return false
+}
+
+// guardSecret answers 403 to a request whose path does not start with the
+// bottle's secret (/SECRET/…, the URL the agent's MCP registration holds):
+// on smolmachines supervise's port is on the host's loopback, where any
+// local process can reach it, and only the bottle's guest was given the
+// secret (bundle/secret.go). The refusal logs neither the path nor the
+// guess in it.
+func guardSecret(h http.Handler, secret string, log logrus.FieldLogger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if !bundle.SecretMatches(first, secret) {
+			log.Warnf("supervise: refused a request from %s: it does not carry this bottle's secret", r.RemoteAddr)
+			http.Error(w, "supervise: the request does not carry this bottle's secret (want /SECRET/)", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/claude-bottle/claude-bottle/bundle"
 )
 
@@ -85,4 +87,54 @@ func onBundleAddress(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, net.Addr(addr))))
 	})
+}
+
+// TestSecretRequired is issue 14's attack on supervise: a local process
+// that reaches its published port but was not given the bottle's secret —
+// none in the path, a wrong one, one off by a character, the secret deeper
+// in the path or in the query — gets 403 and no tool list, and its guess
+// is not logged; the agent's URL (/SECRET/) is served. Before the check,
+// every one of them got the tools.
+func TestSecretRequired(t *testing.T) {
+	const secret = "00112233445566778899aabbccddeeff"
+	f := newFixture(t)
+	var logs strings.Builder
+	log := logrus.New()
+	log.SetOutput(&logs)
+	opts := testOptions
+	opts.Secret, opts.Log = secret, log
+	srv := NewServer(f.store(t), opts)
+	t.Cleanup(srv.Close)
+	ts := httptest.NewServer(onBundleAddress(srv.Handler()))
+	t.Cleanup(ts.Close)
+	list := rpcBody(t, map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+	nearMiss := secret[:len(secret)-1] + "0"
+	for _, c := range []struct {
+		name, path string
+		want       int
+	}{
+		{"no secret", "/", http.StatusForbidden},
+		{"no secret, another path", "/mcp", http.StatusForbidden},
+		{"a wrong secret", "/ffeeddccbbaa99887766554433221100/", http.StatusForbidden},
+		{"a near miss", "/" + nearMiss + "/", http.StatusForbidden},
+		{"the secret deeper", "/x/" + secret + "/", http.StatusForbidden},
+		{"the secret in the query", "/?s=" + secret, http.StatusForbidden},
+		{"the agent's URL", "/" + secret + "/", http.StatusOK},
+		{"the agent's URL, no slash", "/" + secret, http.StatusOK},
+	} {
+		status, body := mustPost(t, ts.URL+c.path, list, func(r *http.Request) { r.Host = "127.0.0.1:9100" })
+		if status != c.want {
+			t.Errorf("%s: status %d, want %d (%q)", c.name, status, c.want, body)
+		}
+		if listed := strings.Contains(body, ToolRequestEgress); listed != (c.want == http.StatusOK) {
+			t.Errorf("%s: tool list in the answer: %v (%q)", c.name, listed, body)
+		}
+	}
+	// The secret checked first: a foreign Host without it learns nothing more.
+	if status, _ := mustPost(t, ts.URL+"/", list, func(r *http.Request) { r.Host = "rebind.attacker.example" }); status != http.StatusForbidden {
+		t.Errorf("no secret, foreign Host: %d", status)
+	}
+	if strings.Contains(logs.String(), nearMiss) || strings.Contains(logs.String(), secret) || !strings.Contains(logs.String(), "does not carry this bottle's secret") {
+		t.Errorf("supervise's log:\n%s", logs.String())
+	}
 }

@@ -72,6 +72,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", bundle.SupervisePort), Usage: "listen address"},
 			&cli.DurationFlag{Name: "deadline", Value: DefaultDeadline, Usage: "how long a call waits for the operator"},
 			&cli.DurationFlag{Name: "heartbeat", Value: DefaultHeartbeat, Usage: "interval of progress notifications and SSE keep-alive comments"},
+			&cli.StringFlag{Name: "secret-file", Value: bundle.DaemonSecretPath(bundle.Supervise), Usage: "the bottle's secret, which every request's path must start with"},
 		},
 		Action: serveAction,
 	}
@@ -104,12 +105,16 @@ func serveAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	secret, err := bundle.ReadSecret(c.String("secret-file"))
+	if err != nil {
+		return fmt.Errorf("serve supervise: %w", err)
+	}
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
 		return fmt.Errorf("serve supervise: %w", err)
 	}
 	log.Infof("listening on %s", ln.Addr())
-	srv := NewServer(store, Options{Deadline: c.Duration("deadline"), Heartbeat: c.Duration("heartbeat"), Log: log})
+	srv := NewServer(store, Options{Deadline: c.Duration("deadline"), Heartbeat: c.Duration("heartbeat"), Secret: secret, Log: log})
 	return srv.Serve(ctx, ln)
 }
 

@@ -41,7 +41,11 @@ type Options struct {
 	// MaxWaits caps the calls that wait at once; one more is refused at
 	// once (DefaultMaxWaits).
 	MaxWaits int
-	Log      logrus.FieldLogger
+	// Secret is the bottle's: requests must start their path with it
+	// (guardSecret). "" serves any path (in-process tests); the serve
+	// command always sets it.
+	Secret string
+	Log    logrus.FieldLogger
 }
 
 func (o Options) withDefaults() Options {
@@ -102,7 +106,8 @@ func (s *Server) MCP() *mcp.Server { return s.mcp }
 //
 // Stateless: nothing the server needs lives in an MCP session, so a
 // restarted server serves clients of the old one without a new initialize.
-// In front of the SDK: the Host and Origin check (guardHosts), the body
+// In front of the SDK: the bottle's secret in the path (guardSecret), the
+// Host and Origin check (guardHosts), the body
 // limit and the tracking of calls that ends a wait when its request ends
 // or is cancelled (track), the keep-alive comments (keepAlive).
 func (s *Server) Handler() http.Handler {
@@ -115,7 +120,11 @@ func (s *Server) Handler() http.Handler {
 			// that arrive on loopback, and then wants a loopback Host.
 			DisableLocalhostProtection: true,
 		})
-	return guardHosts(s.track(keepAlive(h, s.opts.Heartbeat)), s.log)
+	guarded := guardHosts(s.track(keepAlive(h, s.opts.Heartbeat)), s.log)
+	if s.opts.Secret == "" {
+		return guarded
+	}
+	return guardSecret(guarded, s.opts.Secret, s.log)
 }
 
 // Close ends every waiting call (their requests stay pending in the store).
