@@ -53,6 +53,13 @@ func (r *Exec) Run(ctx context.Context, c Cmd) error {
 	cmd := exec.CommandContext(ctx, prog, c.Argv[1:]...)
 	cmd.Args[0] = c.Argv[0]
 	cmd.Env = r.Env
+	if len(c.Env) > 0 {
+		base := r.Env
+		if base == nil {
+			base = os.Environ()
+		}
+		cmd.Env = append(append([]string(nil), base...), c.Env...) // the last value of a name wins
+	}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	if !c.Attached {
 		// Its own process group: a cancel reaches the command's children too

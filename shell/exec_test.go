@@ -33,6 +33,29 @@ func TestExecUsesItsOwnPath(t *testing.T) {
 	}
 }
 
+// TestCommandEnv: a command's own variables win over the runner's for that
+// command alone, and no runner prints or records their values.
+func TestCommandEnv(t *testing.T) {
+	r := &Exec{Env: []string{"PATH=/usr/bin:/bin", "KEY=host-value"}}
+	var out bytes.Buffer
+	c := Cmd{Argv: []string{"sh", "-c", "echo $KEY"}, Env: []string{"KEY=command-value"}, Stdout: &out}
+	if err := r.Run(context.Background(), c); err != nil || out.String() != "command-value\n" {
+		t.Fatalf("out %q, err %v", out.String(), err)
+	}
+	out.Reset()
+	if err := r.Run(context.Background(), Cmd{Argv: []string{"sh", "-c", "echo $KEY"}, Stdout: &out}); err != nil || out.String() != "host-value\n" {
+		t.Fatalf("the next command: out %q, err %v", out.String(), err)
+	}
+	var w bytes.Buffer
+	(&DryRun{W: &w}).Run(context.Background(), c)
+	rec := &Recorder{}
+	rec.Run(context.Background(), c)
+	if strings.Contains(w.String(), "command-value") || strings.Contains(strings.Join(rec.Calls()[0].EnvNames, " "), "command-value") ||
+		strings.Join(rec.Calls()[0].EnvNames, " ") != "KEY" {
+		t.Errorf("a value shows: dry-run %q, recorded %v", w.String(), rec.Calls()[0])
+	}
+}
+
 func TestExecCancelSendsTerm(t *testing.T) {
 	r := &Exec{Env: []string{"PATH=/usr/bin:/bin"}, Grace: 2 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)

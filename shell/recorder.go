@@ -27,6 +27,9 @@ type Call struct {
 	Note     []string
 	Stdin    []byte
 	Attached bool
+	// EnvNames are the names of the command's own variables (Cmd.Env);
+	// their values are not recorded.
+	EnvNames []string
 }
 
 // Reply is a recorded command's canned outcome.
@@ -38,6 +41,10 @@ type Reply struct {
 // Run records c (draining its stdin) and replays Answer's reply.
 func (r *Recorder) Run(ctx context.Context, c Cmd) error {
 	call := Call{Argv: append([]string(nil), c.Argv...), Note: c.Note, Attached: c.Attached}
+	for _, kv := range c.Env {
+		name, _, _ := strings.Cut(kv, "=")
+		call.EnvNames = append(call.EnvNames, name)
+	}
 	if c.Stdin != nil {
 		b, err := io.ReadAll(c.Stdin)
 		if err != nil {

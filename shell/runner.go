@@ -29,6 +29,12 @@ type Cmd struct {
 	// dry-run transcript and the recorder's log: files placed in the guest
 	// ("# owner mode path"), generated config. Real runs log it at debug.
 	Note []string
+	// Env are NAME=VALUE variables this command's environment has over the
+	// runner's: a value a child takes by name (docker run -e NAME) that is
+	// not claude-bottle's own. Values are never printed, logged or
+	// recorded (only the names, by the recorder): say what they are in
+	// Note.
+	Env []string
 }
 
 // String is the command as one POSIX-quoted line.
