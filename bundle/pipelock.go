@@ -32,9 +32,21 @@ var PassthroughDomains = []string{
 
 // AllowHosts merges the defaults with extra hosts: lowercased, deduplicated, sorted.
 func AllowHosts(extra []string) []string {
+	return Hosts(append(append([]string{}, DefaultAllowHosts...), extra...))
+}
+
+// EgressAllowHosts is the allowlist when egress carries the model traffic:
+// egress's name and the extra hosts, none of Claude Code's own (the guest's
+// direct route to the model API closes; README, Security).
+func EgressAllowHosts(extra []string) []string {
+	return Hosts(append([]string{EgressHost}, extra...))
+}
+
+// Hosts lowercases, deduplicates and sorts host names.
+func Hosts(hosts []string) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, h := range append(append([]string{}, DefaultAllowHosts...), extra...) {
+	for _, h := range hosts {
 		h = strings.ToLower(strings.TrimSuffix(h, "."))
 		if h != "" && !seen[h] {
 			seen[h] = true
@@ -56,8 +68,11 @@ type PipelockSettings struct {
 	// (trusted_domains, ssrf.ip_allowlist).
 	TrustedDomains, TrustedCIDRs []string
 	// Passthrough are spliced without TLS interception, besides
-	// PassthroughDomains.
+	// PassthroughDomains unless ModelViaEgress.
 	Passthrough []string
+	// ModelViaEgress: egress carries the model traffic, so the model hosts
+	// are not passed through (one the user allows is inspected).
+	ModelViaEgress bool
 }
 
 // PipelockFor is pipelock's config in a running bundle: the spec's hosts
@@ -69,10 +84,11 @@ func PipelockFor(spec Spec, listenHost string, approved []string) []byte {
 	hosts := append(append([]string(nil), spec.AllowHosts...), approved...)
 	return PipelockConfig(PipelockSettings{
 		Listen:         net.JoinHostPort(listenHost, strconv.Itoa(PipelockPort)),
-		AllowHosts:     AllowHosts(hosts),
+		AllowHosts:     Hosts(hosts), // the spec's are merged already: with egress on, without the model hosts
 		TrustedDomains: spec.Trust.Domains,
 		TrustedCIDRs:   spec.Trust.CIDRs,
 		Passthrough:    spec.Trust.Passthrough,
+		ModelViaEgress: spec.Egress != nil,
 	})
 }
 
@@ -81,6 +97,10 @@ func PipelockFor(spec Spec, listenHost string, approved []string) []byte {
 // strict and enforcing is what keeps pipelock from resolving a name that is
 // not on the allowlist (checked against the real pipelock: issue 10).
 func PipelockConfig(s PipelockSettings) []byte {
+	passthrough := append([]string(nil), s.Passthrough...)
+	if !s.ModelViaEgress {
+		passthrough = append(append([]string(nil), PassthroughDomains...), passthrough...)
+	}
 	c := pipelockYAML{
 		Version:        1,
 		Mode:           "strict",
@@ -90,7 +110,7 @@ func PipelockConfig(s PipelockSettings) []byte {
 		FetchProxy:     pipelockFetchProxy{Listen: s.Listen},
 		ForwardProxy:   pipelockForwardProxy{Enabled: true},
 		TLSInterception: pipelockTLS{Enabled: true, CACert: PipelockCACert, CAKey: PipelockCAKey,
-			PassthroughDomains: append(append([]string(nil), PassthroughDomains...), s.Passthrough...)},
+			PassthroughDomains: passthrough},
 		RequestBodyScanning: pipelockBodyScanning{Enabled: true, Action: "block", ScanHeaders: true},
 	}
 	if len(s.TrustedCIDRs) > 0 {

@@ -55,8 +55,12 @@ const (
 	// The key (PipelockCAKey) never leaves the bundle.
 	PipelockCACert = PipelockCADir + "/ca.pem"
 	PipelockCAKey  = PipelockCADir + "/ca-key.pem"
-	// EgressCACert is the egress proxy's CA certificate, when egress runs.
-	EgressCACert = RunDir + "/egress/ca.pem"
+	// EgressDir holds what the init makes for egress at start: its CA's
+	// certificate (EgressCACert, which provisioning installs in the guest)
+	// and the certificate and key egress serves EgressHost with. The CA's
+	// key is never written: nothing can sign another name with it.
+	EgressDir    = RunDir + "/egress"
+	EgressCACert = EgressDir + "/ca.pem"
 
 	// GitRoot is git-gate's base path: one bare repository <name>.git per upstream.
 	GitRoot = "/srv/git"
@@ -104,7 +108,45 @@ type Spec struct {
 	// untouched, fixed at launch: a reload never widens it (pipelock
 	// refuses that), so supervise's re-render keeps it as it is.
 	Trust Trust `json:"trust,omitzero"`
+	// Egress configures the egress daemon (nil when it does not run).
+	Egress *EgressSpec `json:"egress,omitempty"`
 }
+
+// EgressSpec is what egress needs besides its environment: where it sends
+// the guest's model requests and with which credential.
+type EgressSpec struct {
+	// Upstream is the model API: https://api.anthropic.com or the host's
+	// ANTHROPIC_BASE_URL.
+	Upstream string `json:"upstream"`
+	// Credential names the bundle's environment variable that holds the
+	// user's credential: ANTHROPIC_API_KEY (sent as x-api-key) or
+	// CLAUDE_CODE_OAUTH_TOKEN (Authorization: Bearer). Its value, and the
+	// bottle token's (EgressTokenEnv), reach the bundle by name only.
+	Credential string `json:"credential"`
+}
+
+// The guest reaches egress through pipelock as a CONNECT to EgressHost,
+// which resolves to the bundle's own loopback (docker create --add-host):
+// pipelock passes it through untouched (allowlisted, trusted past its SSRF
+// guard, a passthrough domain), and egress listens on 127.0.0.1 only, so
+// nothing else reaches it. ".internal" is reserved for private use (ICANN,
+// 2024): the name never resolves anywhere else.
+const (
+	EgressHost = "egress.bottle.internal"
+	// EgressTokenEnv names the variable that holds the bottle token in the
+	// bundle (and, on smolmachines, the host variable the guest's
+	// reference names).
+	EgressTokenEnv = "CLAUDE_BOTTLE_EGRESS_TOKEN"
+)
+
+// The user's model credentials, as Claude Code reads them: an API key
+// (sent as x-api-key) or a subscription OAuth token (claude setup-token;
+// Authorization: Bearer). The names are the same on the host, in the bundle
+// and in the guest.
+const (
+	APIKeyEnv     = "ANTHROPIC_API_KEY"
+	OAuthTokenEnv = "CLAUDE_CODE_OAUTH_TOKEN"
+)
 
 // Trust widens pipelock's defaults on purpose (--allow-private, egress's
 // bundle-local name).
