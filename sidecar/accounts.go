@@ -14,7 +14,8 @@ import (
 
 // Each daemon runs as a user of its own (the bundle image creates them), so
 // a foothold in one is not the others' secrets: the CA key is pipelock's
-// alone, the SSH keys git-gate's, and supervise cannot record a decision
+// alone, the SSH keys git-gate's, the model credential and egress's key
+// egress's, and supervise cannot record a decision
 // (its decisions directory is root's). The init stays root to hand out the
 // files; a process that setuids away from root keeps no capabilities, and
 // the container runs with no-new-privileges (issue 10, finding 13).
@@ -24,6 +25,7 @@ var daemonUsers = map[string]string{
 	bundle.Pipelock:  "pipelock",
 	bundle.GitGate:   "git-gate",
 	bundle.Supervise: "supervise",
+	bundle.Egress:    "egress",
 }
 
 // account is a user a daemon runs as.

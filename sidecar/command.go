@@ -32,7 +32,7 @@ func Command(extra ...*cli.Command) *cli.Command {
 			&cli.StringFlag{Name: "binary", Value: d.Binary, Usage: "claude-bottle binary that hooks and supervise run"},
 		},
 		Subcommands: append([]*cli.Command{
-			runCommand(), waitCommand(), gitGateCommand(), preReceiveCommand(),
+			runCommand(), waitCommand(), gitGateCommand(), egressCommand(), preReceiveCommand(),
 		}, extra...),
 	}
 }

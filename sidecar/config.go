@@ -100,6 +100,9 @@ type initConfig struct {
 	readyTimeout time.Duration
 	// env is the base environment of every child; proxy variables are stripped.
 	env []string
+	// egressEnv are the variables of env only egress gets (egressSecrets),
+	// taken out of env at start.
+	egressEnv []string
 	// out receives the daemons' output, one prefixed line at a time (the container log).
 	out io.Writer
 	log logrus.FieldLogger
@@ -117,6 +120,7 @@ func defaultInitConfig(p paths, log logrus.FieldLogger) initConfig {
 			bundle.Pipelock:  bundle.PipelockPort,
 			bundle.GitGate:   bundle.GitGatePort,
 			bundle.Supervise: bundle.SupervisePort,
+			bundle.Egress:    bundle.EgressPort,
 		},
 		grace:         defaultGrace,
 		readyTimeout:  defaultReadyTimeout,

@@ -22,7 +22,19 @@ import (
 type daemon struct {
 	name string
 	argv []string
-	port int // ready once 127.0.0.1:port accepts
+	port int // ready once it accepts on port
+	// host is where it listens when that is not the bundle's listen
+	// address (egress: the bundle's loopback only); "" for that address.
+	host string
+}
+
+// addr is where the init checks that d accepts, listenHost being the
+// bundle's listen address.
+func (d daemon) addr(listenHost string) string {
+	if d.host != "" {
+		listenHost = d.host
+	}
+	return hostPort(listenHost, d.port)
 }
 
 // superviseArgv is how the init runs the supervise MCP server (package
@@ -63,6 +75,9 @@ func (c initConfig) start(d daemon, out *lineWriter) (*proc, error) {
 	}
 	cmd := exec.Command(d.argv[0], d.argv[1:]...)
 	cmd.Env = stripProxyEnv(c.env)
+	if d.name == bundle.Egress {
+		cmd.Env = append(cmd.Env, c.egressEnv...) // the credential and the bottle token: egress's alone
+	}
 	cmd.Stdout, cmd.Stderr = w, w // one pipe keeps stdout and stderr in order
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if a := c.accts[d.name]; a != nil {
@@ -160,7 +175,7 @@ func awaitPorts(ctx context.Context, host string, daemons []daemon, timeout time
 func notAccepting(host string, daemons []daemon) []daemon {
 	var out []daemon
 	for _, d := range daemons {
-		conn, err := net.DialTimeout("tcp", hostPort(host, d.port), time.Second)
+		conn, err := net.DialTimeout("tcp", d.addr(host), time.Second)
 		if err != nil {
 			out = append(out, d)
 			continue
@@ -178,7 +193,7 @@ func hostPort(host string, port int) string {
 func describePorts(host string, daemons []daemon) string {
 	parts := make([]string, len(daemons))
 	for i, d := range daemons {
-		parts[i] = fmt.Sprintf("%s does not accept connections on %s", d.name, hostPort(host, d.port))
+		parts[i] = fmt.Sprintf("%s does not accept connections on %s", d.name, d.addr(host))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -186,7 +201,7 @@ func describePorts(host string, daemons []daemon) string {
 // plan turns the spec into the daemons to run, in a fixed order whatever
 // the spec's.
 func (c initConfig) plan(spec bundle.Spec) ([]daemon, error) {
-	daemonOrder := []string{bundle.Pipelock, bundle.GitGate, bundle.Supervise}
+	daemonOrder := []string{bundle.Pipelock, bundle.GitGate, bundle.Supervise, bundle.Egress}
 	for _, name := range spec.Daemons {
 		if !slices.Contains(daemonOrder, name) {
 			return nil, fmt.Errorf("plan daemons: %q is not a daemon this sidecar runs", name)
@@ -194,9 +209,17 @@ func (c initConfig) plan(spec bundle.Spec) ([]daemon, error) {
 	}
 	var out []daemon
 	for _, name := range daemonOrder {
-		if spec.Has(name) {
-			out = append(out, daemon{name: name, argv: c.argv(name), port: c.ports[name]})
+		if !spec.Has(name) {
+			continue
 		}
+		d := daemon{name: name, argv: c.argv(name), port: c.ports[name]}
+		if name == bundle.Egress {
+			if spec.Egress == nil {
+				return nil, fmt.Errorf("plan daemons: %s needs the spec's egress section", name)
+			}
+			d.host = egressListenHost
+		}
+		out = append(out, d)
 	}
 	return out, nil
 }
@@ -207,6 +230,8 @@ func (c initConfig) argv(name string) []string {
 		return []string{c.pipelock, "run", "--config", c.PipelockConfig}
 	case bundle.GitGate:
 		return gitGateArgv(c.paths, c.listenHost, c.ports[bundle.GitGate])
+	case bundle.Egress:
+		return egressArgv(c.paths, c.ports[bundle.Egress])
 	default:
 		return superviseArgv(c.Binary, net.JoinHostPort(c.listenHost, strconv.Itoa(c.ports[bundle.Supervise])))
 	}

@@ -37,6 +37,7 @@ func (c initConfig) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.env, c.egressEnv = splitEnv(c.env, egressSecrets) // no other child gets them
 	if c.listenHost == "" {
 		if c.listenHost, err = c.net.listenHost(spec.Listen); err != nil {
 			return err
@@ -77,6 +78,9 @@ func (c initConfig) prepare(ctx context.Context, spec bundle.Spec) error {
 		return err
 	}
 	if err := c.setupGate(ctx, spec); err != nil {
+		return err
+	}
+	if err := c.prepareEgress(spec); err != nil {
 		return err
 	}
 	for _, dir := range []string{c.superviseDir, c.decisionsDir} {
@@ -131,6 +135,10 @@ func (c initConfig) ownership() []owned {
 		{path: c.gateStateDir(), owner: bundle.GitGate, mode: 0o700, tree: true},
 		{path: c.superviseDir, owner: bundle.Supervise, mode: 0o700, tree: true},
 		{path: c.decisionsDir, mode: 0o755, tree: true}, // the operator's decisions: root writes, supervise reads
+		{path: c.egressDir(), mode: 0o755},
+		{path: c.egressCACert(), mode: 0o644}, // the launcher fetches it for the guest
+		{path: c.egressCert(), mode: 0o644},
+		{path: c.egressKey(), owner: bundle.Egress, mode: 0o600},
 	}
 }
 

@@ -379,9 +379,9 @@ func TestInitCA(t *testing.T) {
 
 func TestInitRefusesUnknownDaemon(t *testing.T) {
 	t.Parallel()
-	ti := newTestInit(t, bundle.Spec{Daemons: []string{bundle.Pipelock, bundle.Egress}}, nil)
+	ti := newTestInit(t, bundle.Spec{Daemons: []string{bundle.Pipelock, "tunnel"}}, nil)
 	err := ti.run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), `"egress" is not a daemon this sidecar runs`) {
+	if err == nil || !strings.Contains(err.Error(), `"tunnel" is not a daemon this sidecar runs`) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -462,23 +462,27 @@ func TestDefaults(t *testing.T) {
 func TestPlanArgv(t *testing.T) {
 	cfg := defaultInitConfig(defaultPaths(), logrus.New())
 	cfg.listenHost = "172.18.0.2" // the bottle network's address, as run picks it
-	spec := bundle.Spec{Daemons: []string{bundle.Supervise, bundle.GitGate, bundle.Pipelock}}
+	spec := bundle.Spec{Daemons: []string{bundle.Supervise, bundle.Egress, bundle.GitGate, bundle.Pipelock},
+		Egress: &bundle.EgressSpec{Upstream: "https://api.anthropic.com", Credential: bundle.APIKeyEnv}}
 	daemons, err := cfg.plan(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []daemon{
-		{bundle.Pipelock, []string{"pipelock", "run", "--config", "/etc/claude-bottle/pipelock.yaml"}, 8888},
+		{bundle.Pipelock, []string{"pipelock", "run", "--config", "/etc/claude-bottle/pipelock.yaml"}, 8888, ""},
 		{bundle.GitGate, []string{"/usr/local/bin/claude-bottle", "sidecar", "--spec", "/etc/claude-bottle/bundle.json",
 			"--run-dir", "/run/claude-bottle", "--git-root", "/srv/git", "--known-hosts", "/etc/claude-bottle/known_hosts",
-			"--binary", "/usr/local/bin/claude-bottle", "git-gate", "serve", "--listen", "172.18.0.2:9418"}, 9418},
-		{bundle.Supervise, []string{"/usr/local/bin/claude-bottle", "sidecar", "supervise", "serve", "--listen", "172.18.0.2:9100"}, 9100},
+			"--binary", "/usr/local/bin/claude-bottle", "git-gate", "serve", "--listen", "172.18.0.2:9418"}, 9418, ""},
+		{bundle.Supervise, []string{"/usr/local/bin/claude-bottle", "sidecar", "supervise", "serve", "--listen", "172.18.0.2:9100"}, 9100, ""},
+		// egress on the bundle's loopback whatever the listen address: only pipelock's tunnel reaches it
+		{bundle.Egress, []string{"/usr/local/bin/claude-bottle", "sidecar", "--spec", "/etc/claude-bottle/bundle.json",
+			"--run-dir", "/run/claude-bottle", "egress", "serve", "--listen", "127.0.0.1:8080"}, 8080, "127.0.0.1"},
 	}
 	if len(daemons) != len(want) {
 		t.Fatalf("got %d daemons, want %d", len(daemons), len(want))
 	}
 	for i := range want {
-		if daemons[i].name != want[i].name || daemons[i].port != want[i].port ||
+		if daemons[i].name != want[i].name || daemons[i].port != want[i].port || daemons[i].host != want[i].host ||
 			strings.Join(daemons[i].argv, " ") != strings.Join(want[i].argv, " ") {
 			t.Errorf("daemon %d = %+v\nwant %+v", i, daemons[i], want[i])
 		}
