@@ -129,7 +129,7 @@ func doctorCommand(d *deps) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			env := launch.DoctorEnv{Backend: c.String("backend"), AgentImage: c.String("agent-image"),
-				BundleImage: c.String("bundle-image"), KVM: d.kvm}
+				BundleImage: c.String("bundle-image"), KVM: d.kvm, Getenv: d.getenv}
 			if runtime.GOOS != "linux" {
 				env.KVM = nil
 			}

@@ -15,8 +15,8 @@ func (p *Plan) claudeSetup(o Options, skills []provision.Skill, getenv func(stri
 		names = append(names, s.Name)
 	}
 	setup, err := claudecfg.Read(claudecfg.Options{
-		Flag: o.ClaudeConfig, Getenv: getenv, APIKey: p.guestValue("ANTHROPIC_API_KEY", getenv),
-		Skills: names, Supervise: o.Supervise, AllowHosts: bundle.AllowHosts(o.AllowHosts), Workspace: provision.Workspace,
+		Flag: o.ClaudeConfig, Getenv: getenv, APIKey: p.guestValue(bundle.APIKeyEnv, getenv),
+		Skills: names, Supervise: o.Supervise, AllowHosts: p.allowHosts(o.AllowHosts), Workspace: provision.Workspace,
 	})
 	if err != nil {
 		return setup, badInput("%v", err)
@@ -25,11 +25,15 @@ func (p *Plan) claudeSetup(o Options, skills []provision.Skill, getenv func(stri
 }
 
 // guestValue is the value the guest's variable name will have: given with
-// --env, or passed by name from claude-bottle's environment.
+// --env, the bottle token, or passed by name from claude-bottle's
+// environment.
 func (p *Plan) guestValue(name string, getenv func(string) (string, bool)) string {
 	for _, e := range p.Env {
 		if e.Name != name {
 			continue
+		}
+		if e.Token {
+			return p.Egress.Token
 		}
 		if e.ByName {
 			v, _ := getenv(name)

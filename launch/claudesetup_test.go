@@ -20,12 +20,8 @@ func TestClaudeSetupInPlan(t *testing.T) {
 		v, ok := map[string]string{"HOME": home, "ANTHROPIC_API_KEY": "sk-ant-from-the-environment-0123456789"}[k]
 		return v, ok
 	}
-	guestJSON := func(o Options) string {
+	planJSON := func(p *Plan) string {
 		t.Helper()
-		p, err := Prepare(o, getenv, "x")
-		if err != nil {
-			t.Fatal(err)
-		}
 		for _, f := range p.Guest.Claude.Files {
 			if f.Path == claudecfg.GuestJSON {
 				return string(f.Content)
@@ -34,8 +30,17 @@ func TestClaudeSetupInPlan(t *testing.T) {
 		t.Fatalf("no %s in the plan", claudecfg.GuestJSON)
 		return ""
 	}
+	guestJSON := func(o Options) string {
+		t.Helper()
+		p, err := Prepare(o, getenv, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return planJSON(p)
+	}
 	suffix := func(key string) string { return `"` + key[len(key)-20:] + `"` }
 	o := hostFileOptions()
+	o.Egress = EgressOff
 	if got := guestJSON(o); !strings.Contains(got, suffix("sk-ant-from-the-environment-0123456789")) {
 		t.Errorf("the key passed by name is not approved:\n%s", got)
 	}
@@ -43,9 +48,18 @@ func TestClaudeSetupInPlan(t *testing.T) {
 	if got := guestJSON(o); !strings.Contains(got, suffix("sk-ant-given-with-env-flag-9876543210")) || strings.Contains(got, "0123456789") {
 		t.Errorf("the --env key is not the one approved:\n%s", got)
 	}
+	// With egress on, the guest's key is the bottle token: that is the one
+	// approved, never the user's.
 	o = hostFileOptions()
+	p, err := Prepare(o, getenv, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := planJSON(p); strings.Contains(got, "0123456789") || !strings.Contains(got, suffix(p.Egress.Token)) {
+		t.Errorf("with egress on, the approved key is not the bottle token:\n%s", got)
+	}
 	o.ClaudeConfig = home + "/missing"
-	_, err := Prepare(o, getenv, "x")
+	_, err = Prepare(o, getenv, "x")
 	var in *InputError
 	if !errors.As(err, &in) || !strings.Contains(err.Error(), "invalid --claude-config") {
 		t.Errorf("err %v, want an input error", err)

@@ -54,8 +54,11 @@ func dockerBundleArgs(p *Plan) []string {
 	a = append(a, p.BundleLimits.dockerArgs()...)
 	a = append(a, "--network", bundle.NetworkName(p.Bottle))
 	for _, d := range p.Bundle.Spec.Daemons {
-		a = append(a, "--network-alias", d) // pipelock, git-gate, supervise
+		if d != bundle.Egress { // egress has no address on the network: the bundle's loopback only
+			a = append(a, "--network-alias", d) // pipelock, git-gate, supervise
+		}
 	}
+	a = append(a, p.Egress.bundleArgs()...)
 	return append(a, p.BundleImage)
 }
 
@@ -79,8 +82,9 @@ func (dockerBackend) guestEnv(p *Plan) []EnvVar {
 
 func (b dockerBackend) startGuest(ctx context.Context, s *session) (provision.Guest, error) {
 	name := bundle.AgentName(s.p.Bottle)
+	env := s.guestEnv(b)
 	err := s.create(ctx, "start agent", "agent container "+name, resource{kind: kindContainer, role: RoleAgent},
-		shell.Cmd{Argv: dockerAgentArgs(s, b)})
+		shell.Cmd{Argv: dockerAgentArgs(s, b), Env: s.p.Egress.dockerTokenEnv(env), Note: tokenNote(env)})
 	return provision.DockerGuest(s.R, name), err
 }
 
@@ -95,7 +99,7 @@ func dockerAgentArgs(s *session, b backend) []string {
 	a = append(a, "--network", bundle.NetworkName(p.Bottle)) // internal: the bundle is the only way out
 	for _, e := range s.guestEnv(b) {
 		if e.ByName {
-			a = append(a, "-e", e.Name) // value from claude-bottle's environment, never in argv
+			a = append(a, "-e", e.Name) // value from claude-bottle's environment (the token: the command's), never in argv
 		} else {
 			a = append(a, "-e", e.Name+"="+e.Value)
 		}
@@ -108,7 +112,7 @@ func dockerAgentArgs(s *session, b backend) []string {
 func createBundle(ctx context.Context, s *session, createArgs []string) error {
 	p := s.p
 	if err := s.create(ctx, "create bundle", "bundle "+p.Bundle.Container, resource{kind: kindContainer, role: RoleBundle},
-		shell.Cmd{Argv: createArgs}); err != nil {
+		shell.Cmd{Argv: createArgs, Env: p.Egress.cmdEnv(bundle.EgressTokenEnv), Note: p.Egress.bundleNote()}); err != nil {
 		return err
 	}
 	return s.step("place bundle files", func() error {

@@ -33,6 +33,9 @@ type DoctorEnv struct {
 	// KVM reports whether /dev/kvm can be opened read-write ("" when fine,
 	// else the reason); nil on hosts without KVM (macOS).
 	KVM func() string
+	// Getenv reads claude-bottle's environment (the model credential
+	// egress will use); nil skips that check.
+	Getenv func(string) (string, bool)
 }
 
 // Doctor runs the checks and returns them in order.
@@ -74,6 +77,9 @@ func Doctor(ctx context.Context, r shell.Runner, env DoctorEnv) []Check {
 		}
 		add(Check{What: "/dev/kvm", OK: reason == "", Detail: orErr("read-write", kvmErr), Needed: smol,
 			Fix: "add your user to the kvm group (sudo usermod -aG kvm $USER) and log in again"})
+	}
+	if env.Getenv != nil {
+		add(egressCheck(env.Getenv))
 	}
 	return checks
 }

@@ -203,6 +203,7 @@ func (l *Launcher) Launch(ctx context.Context, p *Plan) (err error) {
 
 // setUp brings the bottle up to the point where the agent can run.
 func (s *session) setUp(ctx context.Context, b backend) (provision.Guest, error) {
+	s.logEgress()
 	if r := s.p.Guest.Repo; r != nil && r.Worktree != nil {
 		// First: a working tree over its caps fails before anything exists.
 		if err := s.step("list changes", func() error { return r.Worktree.List(ctx, s.R) }); err != nil {
@@ -302,31 +303,32 @@ func (s *session) waitBundle(ctx context.Context) error {
 // BundleReadyTimeout bounds how long the launch waits for the bundle's daemons.
 const BundleReadyTimeout = 60 * time.Second
 
-// fetchCA reads the certificate of the CA the guest must trust from the bundle.
+// fetchCA reads the certificates of the CAs the guest must trust from the
+// bundle (bundleCAs), one command each.
 func (s *session) fetchCA(ctx context.Context) error {
-	path := bundle.PipelockCACert
-	if s.caKind() == provision.CAEgress {
-		path = bundle.EgressCACert
+	s.ca = nil
+	for _, ca := range s.p.bundleCAs() {
+		out, err := shell.Output(ctx, s.R, "docker", "exec", s.p.Bundle.Container, "cat", ca.path)
+		if err != nil {
+			return err
+		}
+		cert := []byte(out + "\n")
+		s.ca = append(s.ca, cert...)
+		if s.p.DryRun {
+			s.Log.Infof("CA (%s): fingerprint known once the bundle runs", ca.kind)
+			continue
+		}
+		fp, err := provision.Fingerprint(cert)
+		if err != nil {
+			return fmt.Errorf("bundle's CA %s: %w", ca.path, err)
+		}
+		s.Log.Infof("CA (%s) SHA-256 fingerprint: %s", ca.kind, fp)
 	}
-	out, err := shell.Output(ctx, s.R, "docker", "exec", s.p.Bundle.Container, "cat", path)
-	if err != nil {
-		return err
-	}
-	s.ca = []byte(out + "\n")
-	if s.p.DryRun {
-		s.Log.Infof("CA (%s): fingerprint known once the bundle runs", s.caKind())
-		return nil
-	}
-	fp, err := provision.Fingerprint(s.ca)
-	if err != nil {
-		return fmt.Errorf("bundle's CA %s: %w", path, err)
-	}
-	s.Log.Infof("CA (%s) SHA-256 fingerprint: %s", s.caKind(), fp)
 	return nil
 }
 
-// caKind: egress is not among the daemons a launch starts yet, so the guest
-// trusts pipelock's CA; the choice follows the bundle spec.
+// caKind names the file of CAs the guest trusts: egress's when egress runs
+// (it holds egress's CA and pipelock's), else pipelock's.
 func (s *session) caKind() string {
 	return provision.CAKind(s.p.Bundle.Spec.Has(bundle.Egress))
 }

@@ -23,8 +23,9 @@ const (
 	NetVirtio = "virtio-net"
 )
 
-// Secrets passed to the guest by name when they are set on the host.
-var DefaultSecrets = []string{"ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"}
+// Secrets passed to the guest by name when they are set on the host and
+// egress is off (egress.go).
+var DefaultSecrets = []string{bundle.APIKeyEnv, bundle.OAuthTokenEnv}
 
 // Options are the launch command's inputs, as typed.
 type Options struct {
@@ -40,6 +41,7 @@ type Options struct {
 	AllowHosts     []string
 	AllowPrivate   []string // --allow-private: allowlisted and trusted past pipelock's SSRF guard
 	Supervise      bool
+	Egress         string // --egress: EgressOn (the default) or EgressOff
 	AgentImage     string
 	BundleImage    string
 	Env            []string // KEY[=VALUE]
@@ -64,6 +66,10 @@ type EnvVar struct {
 	Name   string
 	Value  string
 	ByName bool
+	// Token: a ByName variable that holds the bottle token (Egress), not
+	// claude-bottle's own value of Name; the runtime takes it from that
+	// command's environment alone.
+	Token bool
 }
 
 // Plan is everything a launch will do, decided before any command runs.
@@ -77,6 +83,11 @@ type Plan struct {
 	BundleImage string
 
 	Bundle BundleSpec
+	// Egress is the credential boundary; nil when it does not run.
+	Egress *Egress
+	// credentialInGuest names the credential --egress off passes into the
+	// guest (the launch warns).
+	credentialInGuest string
 
 	Upstreams []Upstream
 	// RepoDir is --cwd made absolute: where the agent's work comes home.
@@ -124,6 +135,9 @@ func Prepare(o Options, getenv func(string) (string, bool), suffix string) (*Pla
 		return nil, err
 	}
 	if err := p.setUpstreams(o); err != nil {
+		return nil, err
+	}
+	if err := p.setEgress(o, getenv); err != nil {
 		return nil, err
 	}
 	if err := p.setEnv(o, getenv); err != nil {
@@ -246,6 +260,9 @@ func (p *Plan) setEnv(o Options, getenv func(string) (string, bool)) error {
 		if reservedEnv[v.Name] {
 			return badInput("invalid --env %q: %s is set by claude-bottle", s, v.Name)
 		}
+		if p.Egress != nil && egressReserved[v.Name] {
+			return badInput("invalid --env %q: with egress on, %s is egress's (the guest gets a bottle token and egress's URL); --egress off passes yours in", s, v.Name)
+		}
 		if seen[v.Name] {
 			return badInput("invalid --env %q: %s given twice", s, v.Name)
 		}
@@ -254,6 +271,10 @@ func (p *Plan) setEnv(o Options, getenv func(string) (string, bool)) error {
 		}
 		seen[v.Name] = true
 		p.Env = append(p.Env, v)
+	}
+	if p.Egress != nil {
+		p.Env = append(p.Env, p.Egress.guestEnv(p.Env)...)
+		return nil
 	}
 	for _, name := range DefaultSecrets {
 		if _, set := getenv(name); set && !seen[name] {
@@ -295,6 +316,9 @@ func (p *Plan) setGuest(o Options, getenv func(string) (string, bool)) error {
 	if in.Claude, err = p.claudeSetup(o, skills, getenv); err != nil {
 		return err
 	}
+	if p.Egress != nil {
+		in.Claude = onboarded(in.Claude)
+	}
 	p.Guest = in
 	return nil
 }
@@ -333,10 +357,13 @@ func (p *Plan) setBundle(o Options) error {
 		return err
 	}
 	b.Spec = bundle.Spec{Bottle: p.Bottle, Daemons: []string{bundle.Pipelock},
-		AllowHosts: bundle.AllowHosts(append(append([]string(nil), o.AllowHosts...), private...)),
+		AllowHosts: p.allowHosts(append(append([]string(nil), o.AllowHosts...), private...)),
 		Listen:     bundle.ListenBottleNetwork, Trust: trust}
 	if p.Backend == Smolmachines {
 		b.Spec.Listen = bundle.ListenAll // the published ports reach the bundle's one network
+	}
+	if p.Egress != nil {
+		p.Egress.configure(&b.Spec) // its port is never published
 	}
 	b.PortsToPublish = []int{bundle.PipelockPort}
 	if len(p.Upstreams) > 0 {

@@ -68,6 +68,7 @@ func smolBundleArgs(p *Plan) []string {
 	for _, port := range p.Bundle.PortsToPublish {
 		a = append(a, "-p", "127.0.0.1::"+strconv.Itoa(port))
 	}
+	a = append(a, p.Egress.bundleArgs()...)
 	return append(a, p.BundleImage)
 }
 
@@ -109,11 +110,18 @@ func (b smolBackend) startGuest(ctx context.Context, s *session) (provision.Gues
 	if err != nil {
 		return nil, err
 	}
+	// The guest's token is a reference to the host variable
+	// bundle.EgressTokenEnv, which smolvm resolves at each start: it is set
+	// in these two commands' environments only. A later start by hand
+	// resolves nothing (never the user's credential).
+	tokenEnv := s.p.Egress.cmdEnv(bundle.EgressTokenEnv)
 	if err := s.create(ctx, "create machine", "machine "+name, resource{kind: kindMachine, role: RoleAgent},
-		shell.Cmd{Argv: b.createArgs(s, image), Note: b.createNote()}); err != nil {
+		shell.Cmd{Argv: b.createArgs(s, image), Note: append(b.createNote(), tokenNote(s.guestEnv(b))...), Env: tokenEnv}); err != nil {
 		return nil, err
 	}
-	err = s.step("start machine", func() error { return shell.Run(ctx, s.R, "smolvm", "machine", "start", "-n", name) })
+	err = s.step("start machine", func() error {
+		return s.R.Run(ctx, shell.Cmd{Argv: []string{"smolvm", "machine", "start", "-n", name}, Env: tokenEnv})
+	})
 	return provision.SmolvmGuest(s.R, name), err
 }
 
@@ -135,7 +143,9 @@ func (b smolBackend) createArgs(s *session, image string) []string {
 	a = append(a, p.AgentLimits.smolvmArgs()...)
 	a = append(a, b.allowArgs()...)
 	for _, e := range s.guestEnv(b) {
-		if e.ByName {
+		if e.Token {
+			a = append(a, "--secret-env", e.Name+"="+bundle.EgressTokenEnv) // the bottle token, never the host's credential
+		} else if e.ByName {
 			a = append(a, "--secret-env", e.Name+"="+e.Name) // a reference; the value stays on the host
 		} else {
 			a = append(a, "-e", e.Name+"="+e.Value)

@@ -8,8 +8,9 @@ import (
 	"strings"
 )
 
-// CA kinds: the CA provisioning installs is egress's when egress runs (it
-// intercepts the agent's TLS first), else pipelock's.
+// CA kinds: the file provisioning installs is egress's when egress runs
+// (egress's CA and pipelock's: the guest talks TLS to both, egress serving
+// its own name through pipelock's untouched tunnel), else pipelock's.
 const (
 	CAEgress   = "egress"
 	CAPipelock = "pipelock"

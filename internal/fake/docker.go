@@ -156,7 +156,7 @@ func (st *State) dockerNetwork(p *Proc, args []string) int {
 
 var createValued = []string{"--name", "--label", "--network", "--network-alias", "-p", "--publish", "-e", "--env",
 	"-u", "--user", "-w", "--workdir", "--hostname", "--security-opt", "--cap-drop", "--cap-add", "--entrypoint",
-	"--sysctl", "--memory", "--memory-swap", "--pids-limit", "--cpus"}
+	"--sysctl", "--memory", "--memory-swap", "--pids-limit", "--cpus", "--add-host"}
 
 // checkLimits refuses what dockerd refuses of claude-bottle's limits: more
 // CPUs than the host has, a sysctl it does not namespace.
