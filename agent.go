@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -29,7 +28,7 @@ func attachCommand(d *deps) *cli.Command {
 			"gives the agent's status); says so when the agent has already exited.",
 		OnUsageError: usageError,
 		Flags:        []cli.Flag{dryRunFlag},
-		Action:       func(c *cli.Context) error { return exitOne(runAttach(c, d)) },
+		Action:       func(c *cli.Context) error { return runAttach(c, d) },
 	}
 }
 
@@ -42,23 +41,10 @@ func waitCommand(d *deps) *cli.Command {
 			"Fails (exit 1) when the bottle is gone or has no agent session.",
 		OnUsageError: usageError,
 		Flags:        []cli.Flag{dryRunFlag},
-		Action:       func(c *cli.Context) error { return exitOne(runWait(c, d)) },
+		Action:       func(c *cli.Context) error { return runWait(c, d) },
 	}
 }
 
-// exitOne makes a failure that wraps a command's exit status exit 1:
-// exitCode takes any cli.ExitCoder in an error's chain as the exit code,
-// and *exec.ExitError is one, so a failed guest command's status would
-// pass for the agent's (found: wait exited 137 when its bottle was
-// stopped). The agent's own status (launch.AgentExit) is left as it is.
-func exitOne(err error) error {
-	var ee *exec.ExitError
-	var agent *launch.AgentExit
-	if errors.As(err, &ee) && !errors.As(err, &agent) {
-		return cli.Exit(err.Error(), exitFailed)
-	}
-	return err
-}
 
 // locateAgent reads NAME (flags may follow it) and finds its agent.
 func locateAgent(c *cli.Context, d *deps) (job.Bottle, error) {
@@ -174,7 +160,7 @@ func agentLogs(c *cli.Context, d *deps, name string) error {
 	err = job.Logs(c.Context, r, b, out)
 	out.Close()
 	if err != nil && c.Context.Err() == nil {
-		return exitOne(fmt.Errorf("logs %s --agent: %w", name, err))
+		return fmt.Errorf("logs %s --agent: %w", name, err)
 	}
 	return nil
 }

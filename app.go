@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -120,9 +121,16 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "claude-bottle: %v\n", err)
 	var bad *launch.InputError
 	var exit cli.ExitCoder
+	var failed *exec.ExitError
 	switch {
 	case errors.As(err, &bad):
 		return exitBadInput
+	case errors.As(err, &failed):
+		// A command claude-bottle ran failed: exit 1 (README). Its status
+		// is in the message; *exec.ExitError is a cli.ExitCoder too, and
+		// would pass for claude-bottle's own (found: a failed docker step
+		// exited 125, a wait on a stopped bottle 137).
+		return exitFailed
 	case errors.As(err, &exit):
 		return exit.ExitCode()
 	}
