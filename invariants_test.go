@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,6 +77,7 @@ func checkTranscript(t errorer, where, text string, allowedSources map[string]bo
 		t.Errorf("%s: a secret value appears", where)
 	}
 	checkPipelockConfig(t, where, text)
+	checkEgress(t, where, text)
 	checkBottleSecret(t, where, text)
 	intoAgent := false
 	for n, line := range strings.Split(text, "\n") {
@@ -248,8 +250,8 @@ func checkSmolvmCreate(at func(string, ...any), w []string) {
 				at("secret %s passed by value (smolvm persists -e values)", k)
 			}
 		case "--secret-env":
-			if k, v, _ := strings.Cut(next, "="); k != v {
-				at("secret reference %s is not NAME=NAME", next)
+			if k, v, _ := strings.Cut(next, "="); k != v && v != egressTokenEnv {
+				at("secret reference %s is not NAME=NAME (or the bottle token's)", next)
 			}
 		}
 	}
@@ -498,5 +500,164 @@ func TestDryRunIsAShellScript(t *testing.T) {
 	}
 	if len(files) < 3 {
 		t.Fatalf("only %d dry-run goldens", len(files))
+	}
+}
+
+// egressTokenEnv names the bottle token's variable (bundle.EgressTokenEnv).
+const egressTokenEnv = "CLAUDE_BOTTLE_EGRESS_TOKEN"
+
+// egressURL is the guest's ANTHROPIC_BASE_URL with egress on.
+const egressURL = "https://egress.bottle.internal:8080"
+
+// checkEgress asserts, apart from checkTranscript:
+//   - egress's port 8080 is never published, nor asked for, on any backend;
+//   - --add-host is only ever the bundle's egress.bottle.internal:127.0.0.1;
+//   - with egress on (the bundle gets the bottle token by name), the
+//     guest's credential variables are the bottle token: smolvm's
+//     references name the token's variable, never a credential's own, and
+//     a dry-run says so of docker's -e; the guest is pointed at egress;
+//     pipelock's config has no model host on its allowlist or passthrough
+//     and trusts egress's name;
+//   - without egress, nothing points the guest at it.
+func checkEgress(t errorer, where, text string) {
+	egressOn := false
+	var lines []string
+	for _, l := range strings.Split(text, "\n") {
+		lines = append(lines, l)
+		if w, _ := shlex.Split(l); len(w) > 2 && w[0] == "docker" && w[1] == "create" && containsPair(w, "-e", egressTokenEnv) {
+			egressOn = true
+		}
+	}
+	checkEgressPipelock(t, where, text, egressOn)
+	for n, line := range lines {
+		at := func(format string, a ...any) {
+			t.Errorf("%s line %d: "+format+"\n%s", append([]any{where, n + 1}, append(a, line)...)...)
+		}
+		if strings.HasPrefix(line, "#") || strings.HasPrefix(line, " ") {
+			continue
+		}
+		w, err := shlex.Split(line)
+		if err != nil || len(w) < 3 {
+			continue
+		}
+		role := ""
+		for i := 0; i+1 < len(w); i++ {
+			if w[i] == "--label" && strings.HasPrefix(w[i+1], "claude-bottle.role=") {
+				role = strings.TrimPrefix(w[i+1], "claude-bottle.role=")
+			}
+		}
+		for i := 0; i+1 < len(w); i++ {
+			a, next := w[i], w[i+1]
+			switch {
+			case (a == "-p" || a == "--publish" || a == "--port") && strings.HasSuffix(next, ":8080"):
+				at("egress's port 8080 is published")
+			case a == "--add-host" && (role != "bundle" || next != "egress.bottle.internal:127.0.0.1"):
+				at("--add-host %s on the %s: only the bundle's egress name, to its own loopback", next, role)
+			}
+		}
+		if w[0] == "docker" && w[1] == "port" && strings.HasPrefix(w[len(w)-1], "8080") {
+			at("asks docker for egress's published port")
+		}
+		agent := role == "agent" && (w[1] == "run" || w[2] == "create")
+		if !agent {
+			continue
+		}
+		pointed := containsPair(w, "-e", "ANTHROPIC_BASE_URL="+egressURL)
+		if pointed != egressOn {
+			at("the guest's ANTHROPIC_BASE_URL is egress's: %v, egress runs: %v", pointed, egressOn)
+		}
+		if !egressOn {
+			continue
+		}
+		for i := 0; i+1 < len(w); i++ {
+			name, ref, _ := strings.Cut(w[i+1], "=")
+			switch {
+			case w[i] == "--secret-env" && isSecretName(name) && ref != egressTokenEnv:
+				at("with egress on, the guest's %s is a reference to %s, not to the bottle token", name, ref)
+			case w[i] == "-e" && w[0] == "smolvm" && isSecretName(name):
+				at("with egress on, the machine gets %s by -e", name)
+			case w[i] == "-e" && w[0] == "docker" && isSecretName(w[i+1]) && hasNotes(lines) &&
+				!slices.Contains(lines, "# egress: the guest's "+w[i+1]+" is the bottle token (never shown), not your credential"):
+				at("with egress on, nothing says the guest's %s is the bottle token", w[i+1])
+			}
+		}
+	}
+}
+
+// checkEgressPipelock: with egress on, the dry-run's pipelock config (its
+// "#" note lines) allows and passes through no model host, and trusts and
+// passes through egress's name.
+func checkEgressPipelock(t errorer, where, text string, egressOn bool) {
+	lines := map[string]bool{}
+	for _, l := range strings.Split(text, "\n") {
+		lines[strings.TrimSpace(strings.TrimPrefix(l, "#"))] = true
+	}
+	if !egressOn || !lines["fetch_proxy:"] {
+		return
+	}
+	for _, h := range []string{"api.anthropic.com", "claude.ai", "platform.claude.com", "anthropic.com", `"*.anthropic.com"`, "claude.com"} {
+		if lines["- "+h] {
+			t.Errorf("%s: with egress on, pipelock's config still lets %s through", where, h)
+		}
+	}
+	if !lines["trusted_domains:"] || !lines["- egress.bottle.internal"] {
+		t.Errorf("%s: with egress on, pipelock's config does not trust egress.bottle.internal", where)
+	}
+}
+
+func containsPair(w []string, flag, value string) bool {
+	for i := 0; i+1 < len(w); i++ {
+		if w[i] == flag && w[i+1] == value {
+			return true
+		}
+	}
+	return false
+}
+
+// hasNotes: a dry-run transcript (it has "# " comment lines; a stand-in's
+// call log has none).
+func hasNotes(lines []string) bool {
+	for _, l := range lines {
+		if strings.HasPrefix(l, "# ") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEgressInvariantCatches: each violation is caught, and a good egress
+// launch passes.
+func TestEgressInvariantCatches(t *testing.T) {
+	bundleOn := "docker create --name x-bundle --label claude-bottle.role=bundle --add-host egress.bottle.internal:127.0.0.1 -e ANTHROPIC_API_KEY -e " + egressTokenEnv + " img"
+	smolOn := "smolvm machine create --name x-agent --label claude-bottle.role=agent --secret-env ANTHROPIC_API_KEY=" + egressTokenEnv +
+		" -e ANTHROPIC_BASE_URL=" + egressURL + " -- sleep infinity"
+	dockerOn := "docker run --detach --name x-agent --label claude-bottle.role=agent -e ANTHROPIC_API_KEY -e ANTHROPIC_BASE_URL=" + egressURL + " img"
+	tokenNote := "# egress: the guest's ANTHROPIC_API_KEY is the bottle token (never shown), not your credential"
+	for _, bad := range []string{
+		"docker create --name x-bundle --label claude-bottle.role=bundle -p 127.0.0.1::8080 img",
+		"docker port x-bundle 8080/tcp",
+		"docker create --name x-bundle --label claude-bottle.role=bundle --add-host evil.example:10.0.0.1 img",
+		"docker run --name x-agent --label claude-bottle.role=agent --add-host egress.bottle.internal:127.0.0.1 img",
+		bundleOn + "\n" + strings.Replace(smolOn, "ANTHROPIC_API_KEY="+egressTokenEnv, "ANTHROPIC_API_KEY=ANTHROPIC_API_KEY", 1),
+		bundleOn + "\n" + strings.Replace(smolOn, " -- ", " -e ANTHROPIC_API_KEY -- ", 1),
+		bundleOn + "\n" + strings.Replace(smolOn, " -e ANTHROPIC_BASE_URL="+egressURL, "", 1),
+		bundleOn + "\n# a dry-run\n" + dockerOn,                                            // no note that the key is the token
+		"docker create --name x-bundle --label claude-bottle.role=bundle img\n" + dockerOn, // pointed at egress that does not run
+		bundleOn + "\n# root 0644 /etc/claude-bottle/pipelock.yaml\n#     fetch_proxy:\n#     api_allowlist:\n#       - api.anthropic.com\n" +
+			"#     trusted_domains:\n#       - egress.bottle.internal\n",
+		bundleOn + "\n# root 0644 /etc/claude-bottle/pipelock.yaml\n#     fetch_proxy:\n#     api_allowlist:\n#       - egress.bottle.internal\n",
+	} {
+		var c collect
+		checkEgress(&c, "test", strings.ReplaceAll(bad, "\\n", "\n"))
+		if len(c) == 0 {
+			t.Errorf("not caught: %s", bad)
+		}
+	}
+	for _, good := range []string{bundleOn + "\n" + smolOn, bundleOn + "\n" + tokenNote + "\n" + dockerOn,
+		"docker run --detach --name x-agent --label claude-bottle.role=agent -e ANTHROPIC_API_KEY img"} {
+		var c collect
+		if checkEgress(&c, "test", good); len(c) > 0 {
+			t.Errorf("a good transcript is refused (%v): %s", c, good)
+		}
 	}
 }
