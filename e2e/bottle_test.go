@@ -95,7 +95,8 @@ func TestDockerBottle(t *testing.T) {
 // credential anywhere in the guest.
 func checkProvisioned(t *testing.T, g guest, w *world, superviseURL string) {
 	t.Run("provisioned", func(t *testing.T) {
-		g.must("root", `grep -q "$(sed -n 2p /usr/local/share/ca-certificates/claude-bottle-pipelock.crt)" /etc/ssl/certs/ca-certificates.crt`)
+		// egress runs (the suite's ANTHROPIC_API_KEY): its file holds egress's CA and pipelock's
+		g.must("root", `for l in $(grep -h -A1 BEGIN /usr/local/share/ca-certificates/claude-bottle-egress.crt | grep -v -e BEGIN -e --); do grep -q "$l" /etc/ssl/certs/ca-certificates.crt || exit 1; done`)
 		if head := g.must("node", "git rev-parse HEAD"); head != w.head {
 			t.Errorf("workspace HEAD %s, host %s", head, w.head)
 		}
@@ -127,8 +128,8 @@ func checkProvisioned(t *testing.T, g guest, w *world, superviseURL string) {
 		if found := g.must("root", "grep -rlsF '"+keyLine+"' / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev || true"); found != "" {
 			t.Errorf("the upstream's private key is in the guest: %s", found)
 		}
-		if env := g.must("node", "env"); !strings.Contains(env, "sk-ant-e2e-secret-value") {
-			t.Errorf("ANTHROPIC_API_KEY did not reach the guest by name")
+		if env := g.must("node", "env"); strings.Contains(env, realKey) || !strings.Contains(env, "ANTHROPIC_API_KEY=sk-ant-api03-bottle-") {
+			t.Errorf("the guest's ANTHROPIC_API_KEY is not the bottle token (egress)")
 		}
 	})
 }

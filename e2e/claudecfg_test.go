@@ -138,7 +138,7 @@ func checkClaudeSetup(t *testing.T, g guest) {
 	// node parses it as Claude Code will (JSON.parse).
 	raw := g.must("node", `node -e 'process.stdout.write(JSON.stringify(JSON.parse(require("fs").readFileSync("/home/node/.claude.json"))))'`)
 	must(t, json.Unmarshal([]byte(raw), &config))
-	key := "sk-ant-e2e-secret-value" // newEnv's ANTHROPIC_API_KEY
+	key := g.must("node", `printf %s "$ANTHROPIC_API_KEY"`) // the bottle token egress gave the guest
 	wantConfig := map[string]any{
 		"hasCompletedOnboarding": true, "theme": "light",
 		"customApiKeyResponses": map[string]any{"approved": []any{key[len(key)-20:]}, "rejected": []any{}},

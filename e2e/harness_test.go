@@ -62,6 +62,7 @@ func TestMain(m *testing.M) {
 	for _, b := range []struct{ out, pkg string }{
 		{filepath.Join(bins.dir, "claude-bottle"), "."},
 		{filepath.Join(bins.dir, "mcpcall"), "./e2e/mcpcall"},
+		{filepath.Join(bins.dir, "fakeapi"), "./e2e/fakeapi"},
 		{filepath.Join(bins.smolvmDir, "smolvm"), "./internal/fake/cmd/smolvm"},
 	} {
 		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
