@@ -100,7 +100,7 @@ func TestBadInputRunsNothing(t *testing.T) {
 		{"allow-private host bits", []string{"launch", "--allow-private", "10.1.2.3/16"}, `invalid --allow-private "10.1.2.3/16": host bits set`},
 		{"empty agent image", []string{"launch", "--agent-image", ""}, "must not be empty"},
 		{"stop name a path", []string{"stop", "../x"}, `invalid bottle name "../x"`}, // it names a lock file
-		{"stop two names", []string{"stop", "a", "b"}, "usage: claude-bottle stop [--discard] NAME"},
+		{"stop two names", []string{"stop", "a", "b"}, `stop: unexpected argument "b"`},
 		{"ls argument", []string{"ls", "a"}, "ls takes no arguments"},
 	}
 	if os.Geteuid() == 0 {

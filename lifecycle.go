@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/cliargs"
 	"github.com/claude-bottle/claude-bottle/display"
 	"github.com/claude-bottle/claude-bottle/launch"
 	"github.com/claude-bottle/claude-bottle/shell"
@@ -56,10 +57,11 @@ func stopCommand(d *deps) *cli.Command {
 		Flags: []cli.Flag{dryRunFlag,
 			&cli.BoolFlag{Name: "discard", Usage: "remove without fetching the agent's work first: the work is lost"}},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return &launch.InputError{Msg: "usage: claude-bottle stop [--discard] NAME"}
+			pos, err := cliargs.Positional(c, "NAME") // stop NAME --discard works too
+			if err != nil {
+				return err
 			}
-			name := c.Args().First()
+			name := pos[0]
 			if err := launch.ValidateName(name); err != nil {
 				return err
 			}
