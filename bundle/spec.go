@@ -1,7 +1,8 @@
 // Package bundle is the contract between the launcher on the host and the
 // sidecar bundle container: where the launch places the bundle's files before
-// the daemons start, what the bundle's spec file says, and where the bundle
-// leaves what the launch fetches back (the CA certificate, the ready marker).
+// the daemons start (the spec, the bottle's secret and CAs, credentials),
+// what the bundle's spec file says, and what the bundle leaves for the
+// launch to check (the ready marker).
 //
 // Both sides import it; it imports nothing of either.
 package bundle
@@ -48,17 +49,18 @@ const (
 	// ListenPath holds the address the daemons listen on (one line), chosen
 	// by the init at start (see Spec.Listen).
 	ListenPath = RunDir + "/listen-address"
-	// PipelockCADir is where the bundle creates pipelock's CA at start
-	// (`pipelock tls init --out PipelockCADir`).
+	// PipelockCADir holds pipelock's CA, which the launch places with the
+	// bundle's files (CAs; the init makes one with `pipelock tls init
+	// --out PipelockCADir` only when it is missing).
 	PipelockCADir = RunDir + "/pipelock"
 	// PipelockCACert is the certificate provisioning installs in the guest.
-	// The key (PipelockCAKey) never leaves the bundle.
+	// The key (PipelockCAKey) goes to pipelock alone, never to the guest.
 	PipelockCACert = PipelockCADir + "/ca.pem"
 	PipelockCAKey  = PipelockCADir + "/ca-key.pem"
-	// EgressDir holds what the init makes for egress at start: its CA's
-	// certificate (EgressCACert, which provisioning installs in the guest)
-	// and the certificate and key egress serves EgressHost with. The CA's
-	// key is never written: nothing can sign another name with it.
+	// EgressDir holds egress's CA's certificate (EgressCACert, which
+	// provisioning installs in the guest) and the certificate and key
+	// egress serves EgressHost with (CAs). The CA's key is never written:
+	// nothing can sign another name with it.
 	EgressDir    = RunDir + "/egress"
 	EgressCACert = EgressDir + "/ca.pem"
 

@@ -9,10 +9,10 @@ import (
 	"strings"
 )
 
-// ensureCA creates pipelock's CA (`pipelock tls init`) unless an earlier
-// start of this bundle did: a restarted bundle keeps the CA the guest
-// already trusts. The certificate is made world-readable for the launcher
-// to fetch; the key stays 0600.
+// ensureCA creates pipelock's CA (`pipelock tls init`) unless the launch
+// placed one (bundle.CAs) or an earlier start of this bundle made it: the
+// guest trusts the CA that is there. The certificate is made world-
+// readable; the key stays 0600 (handed to pipelock).
 func (c initConfig) ensureCA(ctx context.Context) error {
 	if fileExists(c.caCert()) && fileExists(c.caKey()) {
 		c.log.Infof("keeping pipelock CA %s", c.caCert())

@@ -1,15 +1,9 @@
 package sidecar
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,22 +12,21 @@ import (
 )
 
 // egress serves bundle.EgressHost over TLS with a certificate from a CA of
-// its own, made here at start like pipelock's: the guest trusts it (the
-// launch installs its certificate). The CA signs that one name and nothing
-// else (a name constraint), and its key is never written: once the leaf is
-// signed, nobody can sign another certificate with it.
+// its own (bundle.NewEgressCert), which the launch makes and places with
+// the bundle's files and the guest trusts. The CA signs that one name and
+// nothing else (a name constraint), and its key is never written: once the
+// leaf is signed, nobody can sign another certificate with it. The init
+// makes the set itself only when it is missing (a bundle started by other
+// means).
 
 func (p paths) egressDir() string    { return filepath.Join(p.RunDir, "egress") }
 func (p paths) egressCACert() string { return filepath.Join(p.egressDir(), "ca.pem") }
 func (p paths) egressCert() string   { return filepath.Join(p.egressDir(), "cert.pem") }
 func (p paths) egressKey() string    { return filepath.Join(p.egressDir(), "key.pem") }
 
-// egressCertLife is how long egress's CA and certificate are valid: a
-// detached bottle may run for long, and a restarted bundle keeps them.
-const egressCertLife = 10 * 365 * 24 * time.Hour
-
-// ensureEgressCert makes egress's CA and certificate unless an earlier
-// start of this bundle did: a restarted bundle keeps what the guest trusts.
+// ensureEgressCert makes egress's CA and certificate unless the launch
+// placed them or an earlier start of this bundle made them: the guest
+// trusts what is there.
 func (p paths) ensureEgressCert(now time.Time) (created bool, err error) {
 	files := []string{p.egressKey(), p.egressCert(), p.egressCACert()}
 	if fileExists(files[0]) && fileExists(files[1]) && fileExists(files[2]) {
@@ -47,7 +40,7 @@ func (p paths) ensureEgressCert(now time.Time) (created bool, err error) {
 	if err := os.MkdirAll(p.egressDir(), 0o755); err != nil {
 		return false, fmt.Errorf("egress certificate: %w", err)
 	}
-	ca, leaf, key, err := makeEgressCert(now)
+	ca, leaf, key, err := bundle.NewEgressCert(now)
 	if err != nil {
 		return false, fmt.Errorf("egress certificate: %w", err)
 	}
@@ -62,47 +55,6 @@ func (p paths) ensureEgressCert(now time.Time) (created bool, err error) {
 		}
 	}
 	return true, nil
-}
-
-// makeEgressCert returns a CA certificate, a leaf for bundle.EgressHost it
-// signed and the leaf's key (PKCS #8), all DER. The CA's key is dropped.
-func makeEgressCert(now time.Time) (ca, leaf, leafKey []byte, err error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{Organization: []string{"claude-bottle"}, CommonName: "claude-bottle egress CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(egressCertLife),
-		IsCA: true, BasicConstraintsValid: true, MaxPathLenZero: true, KeyUsage: x509.KeyUsageCertSign,
-		PermittedDNSDomainsCritical: true, PermittedDNSDomains: []string{bundle.EgressHost},
-	}
-	if ca, err = x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey); err != nil {
-		return nil, nil, nil, err
-	}
-	caCert, err := x509.ParseCertificate(ca)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: bundle.EgressHost}, DNSNames: []string{bundle.EgressHost},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(egressCertLife),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if leaf, err = x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &key.PublicKey, caKey); err != nil {
-		return nil, nil, nil, err
-	}
-	leafKey, err = x509.MarshalPKCS8PrivateKey(key)
-	return ca, leaf, leafKey, err
-}
-
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127)) // crypto/rand does not fail
-	return n
 }
 
 // writePEM writes one PEM block through a temporary file, so a crash leaves

@@ -136,7 +136,7 @@ func (c initConfig) ownership() []owned {
 		{path: c.superviseDir, owner: bundle.Supervise, mode: 0o700, tree: true},
 		{path: c.decisionsDir, mode: 0o755, tree: true}, // the operator's decisions: root writes, supervise reads
 		{path: c.egressDir(), mode: 0o755},
-		{path: c.egressCACert(), mode: 0o644}, // the launcher fetches it for the guest
+		{path: c.egressCACert(), mode: 0o644}, // the guest trusts it (the launch made it)
 		{path: c.egressCert(), mode: 0o644},
 		{path: c.egressKey(), owner: bundle.Egress, mode: 0o600},
 	}
