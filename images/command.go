@@ -52,7 +52,7 @@ func Command(runner func(*cli.Context) shell.Runner) *cli.Command {
 				if err != nil {
 					return err
 				}
-				return Run(c.Context, runner(c), builds, c.App.ErrWriter)
+				return Run(c.Context, runner(c), builds)
 			},
 		}},
 	}

@@ -364,12 +364,14 @@ func writeFile(tw *tar.Writer, f File) error {
 }
 
 // Run builds the planned images one after the other through r: one
-// `docker build … -` each, its context streamed on stdin. docker's output
-// goes to progress (nil: discarded).
-func Run(ctx context.Context, r shell.Runner, builds []Build, progress io.Writer) error {
+// `docker build … -` each, its context streamed on stdin, docker's output
+// on claude-bottle's stderr as docker writes it (shell.Cmd.Progress).
+func Run(ctx context.Context, r shell.Runner, builds []Build) error {
 	for _, b := range builds {
 		stdin := newLazyContext(b)
-		err := r.Run(ctx, shell.Cmd{Argv: b.Argv(), Stdin: stdin, Note: b.Note(), Stdout: progress, Stderr: progress})
+		// docker's own progress on claude-bottle's stderr: on a terminal,
+		// its live view.
+		err := r.Run(ctx, shell.Cmd{Argv: b.Argv(), Stdin: stdin, Note: b.Note(), Progress: true})
 		stdin.Close()
 		if err != nil {
 			return fmt.Errorf("build %s image: %w", b.Image, err)

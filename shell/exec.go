@@ -73,9 +73,12 @@ func (r *Exec) Run(ctx context.Context, c Cmd) error {
 		cmd.WaitDelay = 3 * time.Second
 	}
 	var stderr tailBuffer
-	if c.Attached {
+	switch {
+	case c.Attached:
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = r.Stdin, r.Stdout, r.Stderr
-	} else {
+	case c.Progress:
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, r.Stderr, r.Stderr
+	default:
 		cmd.Stdin = c.Stdin
 		cmd.Stdout = c.Stdout
 		cmd.Stderr = &stderr

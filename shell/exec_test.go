@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,25 @@ func TestDryRunPlaceholders(t *testing.T) {
 	}
 	if want := "# a note\n#\n# x\ndocker port b 9418/tcp\n"; w.String() != want {
 		t.Errorf("transcript %q, want %q", w.String(), want)
+	}
+}
+
+// TestExecProgressPassesStderrThrough: a Progress command writes to
+// claude-bottle's own stderr itself, both its streams, so a terminal stays
+// a terminal for it (docker build's live view); Stdin still reaches it.
+func TestExecProgressPassesStderrThrough(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := &Exec{Env: []string{"PATH=/usr/bin:/bin"}, Stderr: f}
+	script := `cat; readlink /proc/self/fd/1; readlink /proc/self/fd/2 >&2`
+	if err := r.Run(context.Background(), Cmd{Argv: []string{"sh", "-c", script}, Stdin: strings.NewReader("in\n"), Progress: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(f.Name())
+	if want := "in\n" + f.Name() + "\n" + f.Name() + "\n"; string(got) != want {
+		t.Errorf("stderr file holds %q, want %q (the command's own fds 1 and 2 are that file)", got, want)
 	}
 }

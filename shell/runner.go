@@ -25,6 +25,11 @@ type Cmd struct {
 	// Attached runs the command on claude-bottle's own stdin, stdout and
 	// stderr (the agent session; a terminal passes through).
 	Attached bool
+	// Progress gives the command claude-bottle's own stderr as its stdout
+	// and stderr, Stdout and Stderr unused: a terminal stays one for it
+	// (docker build draws its progress there), and what it says is shown,
+	// not kept for the error.
+	Progress bool
 	// Note is printed as shell comment lines before the command in the
 	// dry-run transcript and the recorder's log: files placed in the guest
 	// ("# owner mode path"), generated config. Real runs log it at debug.
