@@ -16,7 +16,10 @@ type Log struct{ L logrus.FieldLogger }
 func (l Log) Start(name string) func(took time.Duration, err error) {
 	return func(took time.Duration, err error) {
 		msg := name
-		if err != nil {
+		switch {
+		case stopped(err):
+			msg += " stopped"
+		case err != nil:
 			msg += " failed" // the error itself is the command's one error message
 		}
 		l.L.WithField("duration", Duration(took)).Info(msg)

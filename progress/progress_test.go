@@ -2,7 +2,9 @@ package progress
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +55,8 @@ func newTestTerminal() (*Terminal, *bytes.Buffer) {
 
 // TestTerminalSteps: steps running at once each have their line, in the
 // order they started, a spinner while they run and ✓/✗ with the duration
-// once done; a message goes above the lines still running.
+// once done (- when it was stopped); a message goes above the lines still
+// running.
 func TestTerminalSteps(t *testing.T) {
 	term, out := newTestTerminal()
 	a := term.Start("create bundle")
@@ -67,7 +70,9 @@ func TestTerminalSteps(t *testing.T) {
 	a(1250*time.Millisecond, errors.New("boom"))
 	c := term.Start("wait for bundle")
 	c(80*time.Millisecond, nil)
-	want := []string{"CA (pipelock) SHA-256 fingerprint: AA", " ✗ create bundle (1.2s)", " ✓ start agent (336ms)", " ✓ wait for bundle (80ms)"}
+	term.Start("provision")(5*time.Millisecond, fmt.Errorf("exec: %w", context.Canceled))
+	want := []string{"CA (pipelock) SHA-256 fingerprint: AA", " ✗ create bundle (1.2s)", " ✓ start agent (336ms)", " ✓ wait for bundle (80ms)",
+		" - provision (5ms)"}
 	if got := screen(out.String()); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("screen:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

@@ -7,6 +7,8 @@
 package progress
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -50,8 +52,8 @@ type line struct {
 // NewTerminal draws on w, a terminal.
 func NewTerminal(w io.Writer) *Terminal { return &Terminal{w: w} }
 
-// Start shows a step running; the func it returns shows it done (err nil)
-// or failed, with its duration.
+// Start shows a step running; the func it returns shows it done (err nil:
+// ✓), failed (✗) or stopped (-: cancelled), with its duration.
 func (t *Terminal) Start(name string) func(took time.Duration, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -70,7 +72,10 @@ func (t *Terminal) Start(name string) func(took time.Duration, err error) {
 			return
 		}
 		mark := "✓"
-		if err != nil {
+		switch {
+		case stopped(err):
+			mark = "-"
+		case err != nil:
 			mark = "✗"
 		}
 		l.done, l.text = true, fmt.Sprintf(" %s %s (%s)", mark, name, Duration(took))
@@ -148,6 +153,10 @@ func (t *Terminal) redraw() {
 	t.live = t.live[final:]
 	t.drawn = len(t.live)
 }
+
+// stopped reports whether a step ended because it was cancelled (a step
+// alongside failed, or a signal), not because it failed.
+func stopped(err error) bool { return errors.Is(err, context.Canceled) }
 
 // Duration is a step's duration as the lines show it: milliseconds below a
 // second, then tenths of seconds.
