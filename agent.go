@@ -45,7 +45,6 @@ func waitCommand(d *deps) *cli.Command {
 	}
 }
 
-
 // locateAgent reads NAME (flags may follow it) and finds its agent.
 func locateAgent(c *cli.Context, d *deps) (job.Bottle, error) {
 	name, err := nameArg(c)
