@@ -5,8 +5,11 @@ FUZZTIME ?= 20s
 
 .PHONY: build test update-golden demo images e2e e2e-bench fuzz bench lint clean
 
+# The version --version prints: git's description of the commit ("dev" without git).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build:
-	CGO_ENABLED=0 $(GO) build -o $(BIN) .
+	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) .
 
 # The test command of the README: unit tests, golden transcripts, vet.
 test:

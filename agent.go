@@ -52,10 +52,10 @@ func locateAgent(c *cli.Context, d *deps) (job.Bottle, error) {
 		return job.Bottle{}, err
 	}
 	b, err := job.Locate(c.Context, d.runner(c), name, c.String("backend"), d.smolvmWanted(c))
-	if err != nil {
+	if err != nil && !errors.Is(err, job.ErrUnknownBottle) { // that one says it all
 		return job.Bottle{}, fmt.Errorf("%s: %w", c.Command.Name, err)
 	}
-	return b, nil
+	return b, err
 }
 
 func runAttach(c *cli.Context, d *deps) error {
@@ -152,8 +152,11 @@ func agentLogs(c *cli.Context, d *deps, name string) error {
 	}
 	r := d.runner(c)
 	b, err := job.Locate(c.Context, r, name, c.String("backend"), d.smolvmWanted(c))
-	if err != nil {
+	if err != nil && !errors.Is(err, job.ErrUnknownBottle) {
 		return fmt.Errorf("logs: %w", err)
+	}
+	if err != nil {
+		return err
 	}
 	out := display.NewLineWriter(d.stdout)
 	err = job.Logs(c.Context, r, b, out)

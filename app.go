@@ -20,7 +20,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/launch"
+	"github.com/claude-bottle/claude-bottle/progress"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -41,7 +43,9 @@ type deps struct {
 	testRunner shell.Runner
 	now        func() time.Time
 	suffix     func() string
-	tty        bool
+	// tty: stdin is a terminal (the agent gets one). errTTY: stderr is,
+	// where the launch draws its steps.
+	tty, errTTY bool
 	// fs is what a real launch does to host files itself (the image cache).
 	fs launch.HostFS
 	// cpus is the host's CPU count (0: unknown), for --cpus' default.
@@ -50,6 +54,12 @@ type deps struct {
 	abort <-chan struct{}
 	// locks, when set, replaces the bottle locks under the cache (tests).
 	locks launch.Locks
+	// serial runs a launch's independent steps (and a teardown's removals)
+	// one after the other, in one order: the golden transcripts need it.
+	serial bool
+	// cas, when set, makes the bottle's CAs (tests: fixed ones, for
+	// transcripts that do not change).
+	cas func(now time.Time, egress bool) (bundle.CAs, error)
 }
 
 func (d *deps) getenv(k string) (string, bool) {
@@ -66,6 +76,17 @@ func (d *deps) getenv(k string) (string, bool) {
 // tears down and Main returns 130 or 143. A second signal stops the
 // teardown's waiting: Main names what is left and returns 1.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	return runProcess(args, processDeps(stdin, stdout, stderr, environ))
+}
+
+// processDeps are the deps of a claude-bottle process.
+func processDeps(stdin io.Reader, stdout, stderr io.Writer, environ []string) *deps {
+	return &deps{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ,
+		now: time.Now, suffix: randomSuffix, tty: isTerminal(stdin), errTTY: isTerminal(stderr), fs: launch.OSFS{}, cpus: runtime.NumCPU()}
+}
+
+// runProcess is Main with its deps: the signals cancel the command.
+func runProcess(args []string, d *deps) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 2)
@@ -78,8 +99,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 		<-sigs
 		close(abort)
 	}()
-	d := &deps{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ, abort: abort,
-		now: time.Now, suffix: randomSuffix, tty: isTerminal(stdin), fs: launch.OSFS{}, cpus: runtime.NumCPU()}
+	d.abort = abort
 	return run(ctx, args, d)
 }
 
@@ -118,7 +138,9 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	if errors.As(err, &agent) && !errors.As(err, &td) {
 		return agent.Code
 	}
-	fmt.Fprintf(stderr, "claude-bottle: %v\n", err)
+	if msg := err.Error(); msg != "" { // an operator command's status: it said why
+		fmt.Fprintf(stderr, "claude-bottle: %s\n", msg)
+	}
 	var bad *launch.InputError
 	var exit cli.ExitCoder
 	var failed *exec.ExitError
@@ -143,8 +165,8 @@ func randomSuffix() string {
 	return hex.EncodeToString(b)
 }
 
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
@@ -166,6 +188,8 @@ func newApp(d *deps) *cli.App {
 				Usage: "debug, info, warning or error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"CLAUDE_BOTTLE_LOG_FORMAT"},
 				Usage: "text or json"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, EnvVars: []string{"CLAUDE_BOTTLE_QUIET"},
+				Usage: "show no progress and no info messages (warnings and errors still)"},
 		},
 		Before:                    func(c *cli.Context) error { return setUp(c, d) },
 		Commands:                  commands(d),
@@ -175,14 +199,45 @@ func newApp(d *deps) *cli.App {
 		OnUsageError:              usageError,
 		DisableSliceFlagSeparator: true, // --upstream values may hold commas
 		ExitErrHandler:            func(*cli.Context, error) {},
-		CommandNotFound: func(c *cli.Context, name string) {
+		CommandNotFound: func(c *cli.Context, name string) { // claude-bottle help NAME
 			fmt.Fprintf(d.stderr, "claude-bottle: unknown command %q (see claude-bottle --help)\n", name)
 		},
+		Version:              version,
+		EnableBashCompletion: true, // the hidden --generate-bash-completion the completion scripts call
 	}
+	app.Commands = append(app.Commands, completionCommand(app))
+	refuseUnknown(app.Name, &app.Action, app.Commands)
 	return app
 }
 
-// setUp configures logging and checks the global flags before any command.
+// version is claude-bottle's version: `make build` sets it (-ldflags -X).
+var version = "dev"
+
+// refuseUnknown makes an unknown command bad input (exit 2): urfave/cli
+// prints help for it and succeeds, so a script would not see its typo.
+// Without arguments, a command that only groups others shows its help.
+func refuseUnknown(path string, action *cli.ActionFunc, cmds []*cli.Command) {
+	if *action == nil {
+		*action = func(c *cli.Context) error {
+			if c.Args().Present() {
+				return &launch.InputError{Msg: fmt.Sprintf("unknown command %q (see %s --help)", c.Args().First(), path)}
+			}
+			return cli.ShowSubcommandHelp(c)
+		}
+	}
+	for _, cmd := range cmds {
+		if len(cmd.Subcommands) > 0 {
+			refuseUnknown(path+" "+cmd.Name, &cmd.Action, cmd.Subcommands)
+		}
+	}
+}
+
+// setUp configures logging and the launch's progress, and checks the global
+// flags, before any command. On a terminal (stderr) messages read as
+// sentences above the steps drawn as they run; elsewhere, and in JSON, each
+// step is one log record once done. At debug level the output is the
+// log's alone, as it was (every command, each step's duration); --quiet
+// shows no steps and no info messages.
 func setUp(c *cli.Context, d *deps) error {
 	log := logrus.New()
 	log.SetOutput(d.stderr)
@@ -190,20 +245,41 @@ func setUp(c *cli.Context, d *deps) error {
 	if err != nil {
 		return &launch.InputError{Msg: fmt.Sprintf("invalid --log-level %q: want debug, info, warning or error", c.String("log-level"))}
 	}
+	if c.Bool("quiet") && lvl == logrus.InfoLevel {
+		lvl = logrus.WarnLevel
+	}
 	log.SetLevel(lvl)
+	var steps launch.Steps
 	switch c.String("log-format") {
 	case "text":
 		log.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true, DisableColors: true})
+		steps = progress.Log{L: log}
+		if d.errTTY && lvl < logrus.DebugLevel {
+			t := progress.NewTerminal(d.stderr)
+			log.SetOutput(t) // messages above the steps running
+			log.SetFormatter(progress.Sentences{})
+			steps = t
+		}
 	case "json":
 		log.SetFormatter(&logrus.JSONFormatter{})
+		steps = progress.Log{L: log}
 	default:
 		return &launch.InputError{Msg: fmt.Sprintf("invalid --log-format %q: want text or json", c.String("log-format"))}
+	}
+	if c.Bool("quiet") || lvl >= logrus.DebugLevel {
+		steps = nil // debug logs each step's duration already
 	}
 	if err := launch.CheckBackend(c.String("backend")); err != nil {
 		return err
 	}
-	c.App.Metadata = map[string]any{"log": log}
+	c.App.Metadata = map[string]any{"log": log, "steps": steps}
 	return nil
+}
+
+// stepsOf is how setUp shows a launch's steps (nil: not at all).
+func stepsOf(c *cli.Context) launch.Steps {
+	s, _ := c.App.Metadata["steps"].(launch.Steps)
+	return s
 }
 
 // logger is the logrus logger setUp made.

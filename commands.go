@@ -100,7 +100,7 @@ func runLaunch(c *cli.Context, d *deps) error {
 		return err
 	}
 	l := &launch.Launcher{R: d.runner(c), Log: logger(c), Out: d.stdout, TTY: d.tty, Now: d.now,
-		CacheDir: d.cacheDir(), FS: d.fs, Locks: d.bottleLocks(c), Abort: d.abort}
+		CacheDir: d.cacheDir(), FS: d.fs, Locks: d.bottleLocks(c), Abort: d.abort, Serial: d.serial, CAs: d.cas, Steps: stepsOf(c)}
 	if o.DryRun {
 		l.FS = launch.NoFS{}
 	}

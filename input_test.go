@@ -102,6 +102,10 @@ func TestBadInputRunsNothing(t *testing.T) {
 		{"stop name a path", []string{"stop", "../x"}, `invalid bottle name "../x"`}, // it names a lock file
 		{"stop two names", []string{"stop", "a", "b"}, `stop: unexpected argument "b"`},
 		{"ls argument", []string{"ls", "a"}, "ls takes no arguments"},
+		{"unknown command", []string{"fetc"}, `unknown command "fetc" (see claude-bottle --help)`},
+		{"unknown subcommand", []string{"supervise", "aprove", "b", "r1"}, `unknown command "aprove" (see claude-bottle supervise --help)`},
+		{"completion of no shell", []string{"completion"}, "missing SHELL (usage: claude-bottle completion bash|zsh|fish)"},
+		{"completion unknown shell", []string{"completion", "tcsh"}, `unknown shell "tcsh": want bash, zsh or fish`},
 	}
 	if os.Geteuid() == 0 {
 		t.Log("running as root: an unreadable file is readable; that case checks nothing")
@@ -161,5 +165,37 @@ func TestDoctorWithoutDocker(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestUnknownBottleSaidOnce: every command that acts on a bottle says that
+// it does not exist in one line, the same words, and exits 1 (found: logs
+// printed docker's "No such container" twice, supervise printed it and an
+// empty "claude-bottle: " line).
+func TestUnknownBottleSaidOnce(t *testing.T) {
+	repo := t.TempDir()
+	for _, args := range [][]string{
+		{"logs", "ghost"}, {"logs", "ghost", "--agent"}, {"attach", "ghost"}, {"wait", "ghost"},
+		{"fetch", "ghost", "--repo", repo}, {"supervise", "ls", "ghost"}, {"supervise", "watch", "ghost"},
+		{"supervise", "approve", "ghost", "r1"}, {"supervise", "deny", "ghost", "r1"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			rec := &shell.Recorder{Answer: func(_ int, c shell.Cmd) shell.Reply {
+				if c.Argv[0] == "docker" {
+					// What docker answers, on stderr, for a container that is not there.
+					name := c.Argv[len(c.Argv)-1]
+					return shell.Reply{ExitCode: 1, Stderr: "Error response from daemon: No such container: " + name + "\n"}
+				}
+				return shell.Reply{Stdout: "[]\n"}
+			}}
+			d, out, errb := testDeps(rec)
+			code := run(context.Background(), append([]string{"claude-bottle"}, args...), d)
+			if want := "claude-bottle: no bottle named ghost (see claude-bottle ls)\n"; code != exitFailed || errb.String() != want {
+				t.Errorf("exit %d, stderr %q; want %d, %q", code, errb.String(), exitFailed, want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout %q", out)
+			}
+		})
 	}
 }

@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/internal/fake"
 	"github.com/claude-bottle/claude-bottle/launch"
 	"github.com/claude-bottle/claude-bottle/provision"
@@ -28,8 +33,6 @@ func answers(i int, c shell.Cmd) shell.Reply {
 	switch {
 	case len(a) > 2 && a[0] == "docker" && a[1] == "port":
 		return shell.Reply{Stdout: "127.0.0.1:3" + strings.TrimSuffix(a[3], "/tcp") + "\n"}
-	case len(a) > 2 && a[len(a)-2] == "cat" && strings.HasSuffix(a[len(a)-1], "ca.pem"):
-		return shell.Reply{Stdout: fake.TestCA + "\n"}
 	case len(a) > 3 && a[1] == "image" && a[2] == "inspect":
 		return shell.Reply{Stdout: "sha256:" + strings.Repeat("ab", 32) + "\n"}
 	case len(a) == 4 && a[0] == "smolvm" && a[3] == "--help":
@@ -43,7 +46,7 @@ func testDeps(rec *shell.Recorder, environ ...string) (*deps, *bytes.Buffer, *by
 	var out, errb bytes.Buffer
 	return &deps{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, testRunner: rec,
 		environ: append([]string{"HOME=/home/test", "ANTHROPIC_API_KEY=" + secretValue}, environ...), now: time.Now,
-		suffix: func() string { return "abc123" }, fs: launch.NoFS{}, locks: launch.NoLocks{}}, &out, &errb
+		suffix: func() string { return "abc123" }, fs: launch.NoFS{}, locks: launch.NoLocks{}, serial: true}, &out, &errb
 }
 
 // fakeID is the docker ID answers gives what a command creates.
@@ -280,11 +283,286 @@ func checkFault(t *testing.T, args []string, k int, _ bool) {
 	}
 }
 
-// TestStandInCA: the stand-in bundle's CA has the fingerprint the goldens
-// expect in the log (computed once with openssl).
-func TestStandInCA(t *testing.T) {
-	fp, err := provision.Fingerprint([]byte(fake.TestCA))
-	if err != nil || fp != fake.TestCAFingerprint {
-		t.Fatalf("Fingerprint(TestCA) = %s, %v; want %s", fp, err, fake.TestCAFingerprint)
+// TestTestCAs: the fixed CAs of the golden transcripts are what a launch
+// makes (a pipelock CA and its key, egress's CA and the certificate it
+// signed for egress's name alone), and have the fingerprint the goldens
+// expect in the log; TestCA has its own (computed once with openssl).
+func TestTestCAs(t *testing.T) {
+	c, _ := fake.TestCAs(time.Now(), true)
+	if fp, err := provision.Fingerprint(c.PipelockCert); err != nil || fp != fake.TestCAsFingerprint {
+		t.Errorf("pipelock CA fingerprint %s, %v; want %s", fp, err, fake.TestCAsFingerprint)
+	}
+	if _, err := tls.X509KeyPair(c.PipelockCert, c.PipelockKey); err != nil {
+		t.Errorf("pipelock CA and key: %v", err)
+	}
+	leaf, err := tls.X509KeyPair(c.EgressCert, c.EgressKey)
+	if err != nil {
+		t.Fatalf("egress certificate and key: %v", err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(c.EgressCA)
+	if _, err := leaf.Leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: bundle.EgressHost, CurrentTime: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Errorf("egress certificate: %v", err)
+	}
+	if fp, err := provision.Fingerprint([]byte(fake.TestCA)); err != nil || fp != fake.TestCAFingerprint {
+		t.Errorf("Fingerprint(TestCA) = %s, %v; want %s", fp, err, fake.TestCAFingerprint)
+	}
+}
+
+// concurrentDeps are testDeps whose launch runs its independent steps at
+// once, as a real launch does.
+func concurrentDeps(rec *shell.Recorder) (*deps, *bytes.Buffer, *bytes.Buffer) {
+	d, out, errb := testDeps(rec)
+	d.serial = false
+	return d, out, errb
+}
+
+// TestLaunchOverlapsBundleAndGuest: the bundle and the agent's guest come
+// up at once: the bundle's start waits here until the agent's container
+// (docker) or the image lookup (smolmachines) has run, which a launch that
+// does one after the other never gets to. The commands are those of the
+// serial launch (its golden transcript), each side in its own order but
+// for the provisioning commands after the archive, which run at once.
+func TestLaunchOverlapsBundleAndGuest(t *testing.T) {
+	for _, c := range []struct{ backend, other string }{
+		{"docker", "docker run --detach --name claude-bottle-full-agent "},
+		{"smolmachines", "docker image inspect "},
+	} {
+		t.Run(c.backend, func(t *testing.T) {
+			args := fullLaunch(t, c.backend)
+			serial := &shell.Recorder{Answer: answers}
+			d, _, errb := testDeps(serial)
+			if code := run(context.Background(), args, d); code != 0 {
+				t.Fatalf("serial launch: exit %d: %s", code, errb)
+			}
+			seen := make(chan struct{})
+			var once sync.Once
+			rec := &shell.Recorder{Answer: func(i int, cmd shell.Cmd) shell.Reply {
+				j := shell.Join(cmd.Argv)
+				if strings.HasPrefix(j, c.other) {
+					once.Do(func() { close(seen) })
+				}
+				if j == "docker start claude-bottle-full-bundle" {
+					select {
+					case <-seen:
+					case <-time.After(5 * time.Second):
+						return shell.Reply{ExitCode: 1, Stderr: "the bundle started alone: nothing ran alongside it"}
+					}
+				}
+				return answers(i, cmd)
+			}}
+			d, _, errb = concurrentDeps(rec)
+			if code := run(context.Background(), args, d); code != 0 {
+				t.Fatalf("exit %d: %s", code, errb)
+			}
+			got, want := lines(rec.Transcript()), lines(serial.Transcript())
+			if !sameMultiset(got, want) {
+				t.Errorf("the concurrent launch ran other commands:\n%s\nthe serial one:\n%s", rec.Transcript(), serial.Transcript())
+			}
+			for _, side := range []string{"claude-bottle-full-bundle", "claude-bottle-full-agent"} {
+				if g, w := provisionSorted(grep(got, side)), provisionSorted(grep(want, side)); strings.Join(g, "\n") != strings.Join(w, "\n") {
+					t.Errorf("%s: commands in another order:\n%s\nwant:\n%s", side, strings.Join(g, "\n"), strings.Join(w, "\n"))
+				}
+			}
+		})
+	}
+}
+
+// TestEveryFaultLeavesNothingConcurrently: each command of the full launch
+// fails in turn while the bundle and the guest come up at once; the launch
+// fails with one error and removes everything it created, the network after
+// the containers on it.
+func TestEveryFaultLeavesNothingConcurrently(t *testing.T) {
+	for _, backend := range []string{"docker", "smolmachines"} {
+		args := fullLaunch(t, backend)
+		clean := &shell.Recorder{Answer: answers}
+		d, _, errb := concurrentDeps(clean)
+		if code := run(context.Background(), args, d); code != 0 {
+			t.Fatalf("%s: full launch: exit %d: %s", backend, code, errb)
+		}
+		for _, call := range clean.Calls() {
+			fail := shell.Join(call.Argv)
+			if strings.Contains(fail, "claude mcp add") {
+				continue // not fatal (TestEveryFaultLeavesNothing)
+			}
+			t.Run(backend+"/"+strings.Join(call.Argv[:3], " "), func(t *testing.T) {
+				var once sync.Once
+				rec := &shell.Recorder{Answer: func(i int, c shell.Cmd) shell.Reply {
+					failed := false
+					if shell.Join(c.Argv) == fail {
+						once.Do(func() { failed = true })
+					}
+					if failed {
+						return shell.Reply{ExitCode: 1, Stderr: "boom", Stdout: answers(i, c).Stdout}
+					}
+					return answers(i, c)
+				}}
+				d, _, errb := concurrentDeps(rec)
+				if code := run(context.Background(), args, d); code != exitFailed || strings.Count(errb.String(), "claude-bottle: ") != 1 {
+					t.Fatalf("exit %d, stderr:\n%s", code, errb)
+				}
+				live := map[string]bool{}
+				byID := map[string]string{}
+				for _, c := range rec.Calls() {
+					cr, rm := resource(c.Argv, byID)
+					switch {
+					case cr != "":
+						live[cr] = true
+						byID[fakeID(cr)] = cr
+					case rm != "":
+						if strings.HasPrefix(rm, "network ") && len(live) > 1 {
+							t.Errorf("removed %s before its containers (live: %v)", rm, live)
+						}
+						delete(live, rm)
+					}
+				}
+				if len(live) > 0 {
+					t.Errorf("left behind: %v\n%s", live, rec.Transcript())
+				}
+			})
+		}
+	}
+}
+
+// provisionSorted sorts the run of provisioning commands after the archive
+// goes in (the CA's trust, the checkout, the MCP registration): they run at
+// once, in no order.
+func provisionSorted(ls []string) []string {
+	out := append([]string(nil), ls...)
+	for i, l := range out {
+		if strings.HasPrefix(l, "docker cp - claude-bottle-full-agent") || strings.Contains(l, " -i -- tar --extract ") {
+			j := i + 1
+			for j < len(out) && !strings.Contains(out[j], "tmux") && !strings.Contains(out[j], "sidecar wait") {
+				j++
+			}
+			sort.Strings(out[i+1 : j])
+		}
+	}
+	return out
+}
+
+func lines(s string) []string { return strings.Split(strings.TrimRight(s, "\n"), "\n") }
+
+func grep(ls []string, sub string) []string {
+	var out []string
+	for _, l := range ls {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func sameMultiset(a, b []string) bool {
+	n := map[string]int{}
+	for _, s := range a {
+		n[s]++
+	}
+	for _, s := range b {
+		n[s]--
+	}
+	for _, v := range n {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// TestLaunchOutputForms: what a launch says on stderr in each form. On a
+// terminal: each step drawn as it runs and done (✓, its duration), the
+// messages as sentences, never a log record; --quiet: nothing but
+// warnings; --log-level debug: the log alone, as it was (each step's
+// duration at debug; the real runner adds every command), no step records;
+// JSON: one object a line.
+func TestLaunchOutputForms(t *testing.T) {
+	still := func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }
+	for _, c := range []struct {
+		name        string
+		tty         bool
+		flags       []string
+		want, never []string
+	}{
+		{"terminal", true, nil,
+			[]string{" ✓ check name (0s)\n", " ✓ create network (0s)\n", " ✓ wait for bundle (0s)\n", "\x1b[1A\r\x1b[J",
+				"\nCA (pipelock) SHA-256 fingerprint: ", "\nbottle full ready in 0s ("}, []string{"level=", `msg=`}},
+		{"terminal quiet", true, []string{"--quiet"}, nil, []string{"✓", "\x1b[", "fingerprint", "ready in"}},
+		{"plain", false, nil, []string{"level=info msg=\"create network\" duration=0s\n", "level=info msg=\"CA (pipelock) SHA-256 fingerprint: "},
+			[]string{"\x1b[", "✓"}},
+		{"plain quiet", false, []string{"-q"}, nil, []string{"level=info"}},
+		{"debug on a terminal", true, []string{"--log-level", "debug"}, []string{"level=debug msg=\"step create network: 0s\"\n", "level=info msg=\"CA (pipelock) SHA-256 fingerprint: "},
+			[]string{"\x1b[", "✓", `msg="create network" duration`}},
+		{"json", true, []string{"--log-format", "json"}, []string{`"duration":"0s","level":"info","msg":"create network"`}, []string{"\x1b[", "✓"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &shell.Recorder{Answer: answers}
+			d, _, errb := testDeps(rec)
+			d.errTTY, d.now = c.tty, still
+			args := fullLaunch(t, "docker")
+			args = append(append([]string{args[0]}, c.flags...), args[1:]...)
+			if code := run(context.Background(), args, d); code != 0 {
+				t.Fatalf("exit %d: %s", code, errb)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errb)
+				}
+			}
+			for _, n := range c.never {
+				if strings.Contains(errb.String(), n) {
+					t.Errorf("stderr holds %q:\n%s", n, errb)
+				}
+			}
+		})
+	}
+}
+
+// TestCAKeysGoToTheBundleOnly: the launch makes the bottle's CAs and the
+// keys travel in the bundle's archive alone (root 0600), never in the
+// guest's, a command line, a note, the log or the dry-run.
+func TestCAKeysGoToTheBundleOnly(t *testing.T) {
+	for _, backend := range []string{"docker", "smolmachines"} {
+		rec := &shell.Recorder{Answer: answers}
+		d, out, errb := testDeps(rec)
+		d.cas = fake.TestCAs
+		args := fullLaunch(t, backend)
+		args = append([]string{args[0], "--log-level", "debug"}, args[1:]...)
+		if code := run(context.Background(), args, d); code != 0 {
+			t.Fatalf("%s: exit %d: %s", backend, code, errb)
+		}
+		cas, _ := fake.TestCAs(time.Now(), true)
+		var bundleArchive, guestArchive []byte
+		for _, c := range rec.Calls() {
+			j := shell.Join(c.Argv)
+			switch {
+			case strings.HasPrefix(j, "docker cp - claude-bottle-full-bundle:"):
+				bundleArchive = c.Stdin
+			case c.Stdin != nil:
+				guestArchive = append(guestArchive, c.Stdin...)
+			}
+		}
+		for _, key := range [][]byte{cas.PipelockKey, cas.EgressKey} {
+			if !bytes.Contains(bundleArchive, key) {
+				t.Errorf("%s: the bundle's archive lacks a CA key", backend)
+			}
+			for what, s := range map[string]string{"the guest's archive": string(guestArchive), "a command or note": rec.Transcript(),
+				"stdout": out.String(), "stderr": errb.String()} {
+				if strings.Contains(s, "PRIVATE KEY") || strings.Contains(s, string(key[40:80])) {
+					t.Errorf("%s: %s holds a CA key", backend, what)
+				}
+			}
+		}
+		if !bytes.Contains(guestArchive, cas.PipelockCert) || !bytes.Contains(guestArchive, cas.EgressCA) {
+			t.Errorf("%s: the guest's archive lacks the CAs' certificates", backend)
+		}
+	}
+	var dry bytes.Buffer
+	d, _, errb := testDeps(nil)
+	d.testRunner = &shell.DryRun{W: &dry}
+	if code := run(context.Background(), append([]string{"claude-bottle", "--dry-run"}, fullLaunch(t, "docker")[1:]...), d); code != 0 {
+		t.Fatalf("dry-run: exit %d: %s", code, errb)
+	}
+	if strings.Contains(dry.String(), "PRIVATE KEY") || !strings.Contains(dry.String(), "# root 0600 /run/claude-bottle/pipelock/ca-key.pem\n") {
+		t.Errorf("dry-run:\n%s", dry.String())
 	}
 }

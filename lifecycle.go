@@ -14,6 +14,7 @@ import (
 	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/cliargs"
 	"github.com/claude-bottle/claude-bottle/display"
+	"github.com/claude-bottle/claude-bottle/job"
 	"github.com/claude-bottle/claude-bottle/launch"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
@@ -101,6 +102,11 @@ func logsCommand(d *deps) *cli.Command {
 			if c.Bool("agent") {
 				return agentLogs(c, d, name)
 			}
+			// First the bundle: docker's own "No such container" would
+			// reach stderr twice, in its words.
+			if err := job.LocateBundle(c.Context, d.runner(c), name); err != nil {
+				return err
+			}
 			argv := []string{"docker", "logs"}
 			if c.Bool("follow") {
 				argv = append(argv, "--follow")
@@ -145,7 +151,7 @@ func doctorCommand(d *deps) *cli.Command {
 
 // bottles acts on existing bottles for ls and stop.
 func (d *deps) bottles(c *cli.Context) *launch.Bottles {
-	return &launch.Bottles{R: d.runner(c), Log: logger(c), Locks: d.bottleLocks(c), Smolvm: d.smolvmWanted(c)}
+	return &launch.Bottles{R: d.runner(c), Log: logger(c), Locks: d.bottleLocks(c), Smolvm: d.smolvmWanted(c), Serial: d.serial || dryRun(c)}
 }
 
 // smolvmWanted: ls and stop also look at smolvm machines when the backend is

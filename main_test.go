@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -17,10 +18,20 @@ import (
 // programs the scripts run.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"claude-bottle": func() { os.Exit(Main(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Environ())) },
+		"claude-bottle": func() { os.Exit(runProcess(os.Args, goldenDeps())) },
 		"docker":        func() { os.Exit(fake.Run("docker", stdProc())) },
 		"smolvm":        func() { os.Exit(fake.Run("smolvm", stdProc())) },
 	})
+}
+
+// goldenDeps are a process's deps with what a golden transcript needs to be
+// the same on every run: the launch's steps one after the other, fixed CAs,
+// a clock that stands still (every step takes 0s).
+func goldenDeps() *deps {
+	d := processDeps(os.Stdin, os.Stdout, os.Stderr, os.Environ())
+	d.serial, d.cas = true, fake.TestCAs
+	d.now = func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }
+	return d
 }
 
 func stdProc() *fake.Proc {

@@ -14,6 +14,9 @@ import (
 func TestLogsShowGuestEscapesVisibly(t *testing.T) {
 	attack := "[git-gate] request \x1b]0;pwned\a\x1b[2J\x1b[1A\r[supervise] approved r9\u009b2J\u202egnp.exe\n"
 	rec := &shell.Recorder{Answer: func(i int, c shell.Cmd) shell.Reply {
+		if c.Argv[1] == "inspect" { // logs finds the bundle first
+			return shell.Reply{Stdout: `{"claude-bottle.name":"lg","claude-bottle.role":"bundle"}` + "\n"}
+		}
 		return shell.Reply{Stdout: attack, Stderr: "[pipelock] \x1b[31mred\n"}
 	}}
 	d, out, errb := testDeps(rec)

@@ -125,7 +125,7 @@ func TestAgentSession(t *testing.T) {
 			if code := exitCode(w.err); code != 1 || !strings.Contains(w.stderr.String(), "wait "+gone+": the bottle is gone") {
 				t.Errorf("wait on a stopped bottle: exit %d, stderr:\n%s", code, w.stderr.String())
 			}
-			if _, errs, err := e.cb(cb("wait", gone)...); exitCode(err) != 1 || !strings.Contains(errs, `no such bottle "`+gone+`"`) {
+			if _, errs, err := e.cb(cb("wait", gone)...); exitCode(err) != 1 || !strings.Contains(errs, "no bottle named "+gone+" (see claude-bottle ls)") {
 				t.Errorf("wait on a gone bottle: %v\n%s", err, errs)
 			}
 		})

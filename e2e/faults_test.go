@@ -14,7 +14,8 @@ import (
 )
 
 // TestBundleRemovedWhileProvisioning: the bundle disappears after the agent
-// started; the launch fails and leaves nothing.
+// started (the agent's container and the bundle come up at once: both must
+// exist first); the launch fails and leaves nothing.
 func TestBundleRemovedWhileProvisioning(t *testing.T) {
 	tag := uniq()
 	w := newWorld(t, tag)
@@ -26,12 +27,12 @@ func TestBundleRemovedWhileProvisioning(t *testing.T) {
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	must(t, cmd.Start())
-	agent := "claude-bottle-" + name + "-agent"
-	waitFor(t, "the agent container", 2*time.Minute, func() error {
-		_, err := try("docker", "inspect", agent)
+	agent, bundle := "claude-bottle-"+name+"-agent", "claude-bottle-"+name+"-bundle"
+	waitFor(t, "the agent container and the bundle", 2*time.Minute, func() error {
+		_, err := try("docker", "inspect", agent, bundle)
 		return err
 	})
-	run(t, "docker", "rm", "-f", "claude-bottle-"+name+"-bundle")
+	run(t, "docker", "rm", "-f", bundle)
 	err := cmd.Wait()
 	if err == nil {
 		t.Fatalf("the launch succeeded without its bundle:\n%s", &errb)

@@ -65,6 +65,37 @@ func RecordArgs(ctx context.Context, r shell.Runner, dir string) ([]string, erro
 // ErrUnknownBottle: no agent container or machine has the bottle's name.
 var ErrUnknownBottle = errors.New("no such bottle")
 
+// UnknownBottleError is ErrUnknownBottle with the one message every command
+// gives for it.
+type UnknownBottleError struct{ Name string }
+
+func (e *UnknownBottleError) Error() string {
+	return "no bottle named " + e.Name + " (see claude-bottle ls)"
+}
+
+func (e *UnknownBottleError) Is(target error) bool { return target == ErrUnknownBottle }
+
+// LocateBundle checks that bottle name has its bundle (logs and the
+// operator's supervise commands run in it): one `docker inspect`, whose
+// labels must be the bottle's bundle's. An answer with no output (the
+// dry-run's) is taken as the bundle.
+func LocateBundle(ctx context.Context, r shell.Runner, name string) error {
+	if err := bundle.ValidateName(name); err != nil {
+		return err
+	}
+	labels, err := containerLabels(ctx, r, bundle.ContainerName(name))
+	switch {
+	case errors.Is(err, ErrUnknownBottle):
+		return &UnknownBottleError{Name: name}
+	case err != nil:
+		return fmt.Errorf("find bottle %s: %w", name, err)
+	case labels != nil && (labels[labelName] != name || labels[labelRole] != "bundle"):
+		return fmt.Errorf("find bottle %s: the container %s is not its bundle (labels %s=%q, %s=%q)",
+			name, bundle.ContainerName(name), labelName, labels[labelName], labelRole, labels[labelRole])
+	}
+	return nil
+}
+
 // ErrNoRepository: the bottle records no host repository and none was given.
 var ErrNoRepository = errors.New("no host repository")
 
@@ -112,31 +143,42 @@ func Locate(ctx context.Context, r shell.Runner, name, backend string, withSmolv
 			return b, err
 		}
 	}
-	return Bottle{}, fmt.Errorf("%w %q (claude-bottle ls lists them)", ErrUnknownBottle, name)
+	return Bottle{}, &UnknownBottleError{Name: name}
 }
 
 // locateContainer reads the agent container's labels.
 func locateContainer(ctx context.Context, r shell.Runner, name string) (Bottle, error) {
 	agent := bundle.AgentName(name)
-	out, err := shell.Output(ctx, r, "docker", "inspect", "--type", "container", "--format", "{{json .Config.Labels}}", agent)
-	var se *shell.Error
-	if errors.As(err, &se) && strings.Contains(se.Stderr, "No such") {
-		return Bottle{}, ErrUnknownBottle
+	labels, err := containerLabels(ctx, r, agent)
+	if errors.Is(err, ErrUnknownBottle) {
+		return Bottle{}, err
 	}
 	if err != nil {
 		return Bottle{}, fmt.Errorf("find bottle %s: %w", name, err)
 	}
-	var labels map[string]string
-	if out != "" {
-		if err := json.Unmarshal([]byte(out), &labels); err != nil {
-			return Bottle{}, fmt.Errorf("find bottle %s: docker inspect printed %q: %v", name, out, err)
-		}
-		if labels[labelName] != name || labels[labelRole] != "agent" {
-			return Bottle{}, fmt.Errorf("find bottle %s: the container %s is not its agent (labels %s=%q, %s=%q)",
-				name, agent, labelName, labels[labelName], labelRole, labels[labelRole])
-		}
+	if labels != nil && (labels[labelName] != name || labels[labelRole] != "agent") {
+		return Bottle{}, fmt.Errorf("find bottle %s: the container %s is not its agent (labels %s=%q, %s=%q)",
+			name, agent, labelName, labels[labelName], labelRole, labels[labelRole])
 	}
 	return bottleFrom(name, Docker, agent, labels)
+}
+
+// containerLabels are a container's labels (nil when docker printed
+// nothing: a dry-run), ErrUnknownBottle when there is no such container.
+func containerLabels(ctx context.Context, r shell.Runner, container string) (map[string]string, error) {
+	out, err := shell.Output(ctx, r, "docker", "inspect", "--type", "container", "--format", "{{json .Config.Labels}}", container)
+	var se *shell.Error
+	if errors.As(err, &se) && strings.Contains(se.Stderr, "No such") {
+		return nil, ErrUnknownBottle
+	}
+	if err != nil || out == "" {
+		return nil, err
+	}
+	var labels map[string]string
+	if err := json.Unmarshal([]byte(out), &labels); err != nil {
+		return nil, fmt.Errorf("docker inspect printed %q: %v", out, err)
+	}
+	return labels, nil
 }
 
 // machine is the part of `smolvm machine ls --json` Locate reads.

@@ -40,7 +40,7 @@ func TestLocate(t *testing.T) {
 			answers: map[string]shell.Reply{inspect: {Stdout: `{"claude-bottle.name":"demo","claude-bottle.role":"agent","claude-bottle.base":"HEAD"}`}},
 			wantErr: "not an object id"},
 		{name: "unknown", backend: Docker, answers: map[string]shell.Reply{inspect: noContainer},
-			wantErr: "no such bottle \"demo\"", wantCalls: []string{inspect}},
+			wantErr: "no bottle named demo (see claude-bottle ls)", wantCalls: []string{inspect}},
 		{name: "docker down", backend: Docker, answers: map[string]shell.Reply{inspect: {Stderr: "Cannot connect", ExitCode: 1}},
 			wantErr: "Cannot connect"},
 		{name: "smolvm machine", backend: Docker, withSmolvm: true,
@@ -54,7 +54,7 @@ func TestLocate(t *testing.T) {
 			want: Bottle{Name: "demo", Backend: Smolmachines, Agent: "claude-bottle-demo-agent"}},
 		{name: "smolvm, another machine", backend: Smolmachines,
 			answers: map[string]shell.Reply{"smolvm machine ls --json": {Stdout: `[{"name":"claude-bottle-demo-agent","labels":{"claude-bottle.name":"other"}}]`}, inspect: noContainer},
-			wantErr: "no such bottle"},
+			wantErr: "no bottle named demo (see claude-bottle ls)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := &shell.Recorder{Answer: func(_ int, cmd shell.Cmd) shell.Reply { return c.answers[cmd.String()] }}
@@ -83,6 +83,43 @@ func TestLocate(t *testing.T) {
 	_, err := Locate(context.Background(), &shell.Recorder{Answer: func(int, shell.Cmd) shell.Reply { return noContainer }}, "demo", Docker, false)
 	if !errors.Is(err, ErrUnknownBottle) {
 		t.Errorf("err = %v, want ErrUnknownBottle", err)
+	}
+}
+
+// TestLocateBundle: logs and the operator's supervise commands find the
+// bottle's bundle first: a container by its name whose labels are not that
+// bottle's bundle is refused, a missing one is the one unknown-bottle
+// message, a dry-run's empty answer is taken as the bundle.
+func TestLocateBundle(t *testing.T) {
+	inspect := "docker inspect --type container --format '{{json .Config.Labels}}' claude-bottle-demo-bundle"
+	for _, c := range []struct {
+		name    string
+		reply   shell.Reply
+		wantErr string
+	}{
+		{"its bundle", shell.Reply{Stdout: `{"claude-bottle.name":"demo","claude-bottle.role":"bundle"}`}, ""},
+		{"dry-run", shell.Reply{}, ""},
+		{"gone", shell.Reply{Stderr: "Error response from daemon: No such container: claude-bottle-demo-bundle", ExitCode: 1},
+			"no bottle named demo (see claude-bottle ls)"},
+		{"another's container", shell.Reply{Stdout: `{"claude-bottle.name":"other","claude-bottle.role":"bundle"}`}, "is not its bundle"},
+		{"its agent's role", shell.Reply{Stdout: `{"claude-bottle.name":"demo","claude-bottle.role":"agent"}`}, "is not its bundle"},
+		{"docker down", shell.Reply{Stderr: "Cannot connect", ExitCode: 1}, "Cannot connect"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &shell.Recorder{Answer: func(_ int, cmd shell.Cmd) shell.Reply {
+				if cmd.String() != inspect {
+					t.Errorf("ran %s", cmd)
+				}
+				return c.reply
+			}}
+			err := LocateBundle(context.Background(), rec, "demo")
+			if (err == nil) != (c.wantErr == "") || err != nil && !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("err = %v, want %q", err, c.wantErr)
+			}
+			if c.name == "gone" && (!errors.Is(err, ErrUnknownBottle) || err.Error() != c.wantErr) {
+				t.Errorf("err = %v, want exactly %q", err, c.wantErr)
+			}
+		})
 	}
 }
 

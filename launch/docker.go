@@ -17,17 +17,34 @@ type dockerBackend struct{}
 // route out.
 const outNetwork = "bridge"
 
-func (dockerBackend) startBundle(ctx context.Context, s *session) error {
+// start creates the network, then the bundle and the agent's container at
+// once: nothing of the agent's waits for the bundle (its names, the CAs and
+// the secret are known), so the guest is provisioned while the bundle
+// starts.
+func (b dockerBackend) start(ctx context.Context, s *session) (provision.Guest, error) {
 	p := s.p
 	if err := s.create(ctx, "create network", "network "+bundle.NetworkName(p.Bottle),
 		resource{kind: kindNetwork, role: RoleNetwork}, shell.Cmd{Argv: networkCreateArgs(p)}); err != nil {
-		return err
+		return nil, err
 	}
-	if err := createBundle(ctx, s, dockerBundleArgs(p)); err != nil {
+	b.discover(p)
+	guest := provision.DockerGuest(s.R, bundle.AgentName(p.Bottle))
+	err := s.together(ctx, func(ctx context.Context) error { return b.startBundle(ctx, s) },
+		func(ctx context.Context) error {
+			if err := b.startGuest(ctx, s); err != nil {
+				return err
+			}
+			return s.provision(ctx, guest)
+		})
+	return guest, err
+}
+
+func (dockerBackend) startBundle(ctx context.Context, s *session) error {
+	if err := createBundle(ctx, s, dockerBundleArgs(s.p)); err != nil {
 		return err
 	}
 	if err := s.step("connect bundle", func() error {
-		return shell.Run(ctx, s.R, "docker", "network", "connect", outNetwork, p.Bundle.Container)
+		return shell.Run(ctx, s.R, "docker", "network", "connect", outNetwork, s.p.Bundle.Container)
 	}); err != nil {
 		return err
 	}
@@ -62,15 +79,15 @@ func dockerBundleArgs(p *Plan) []string {
 	return append(a, p.BundleImage)
 }
 
-func (dockerBackend) discover(_ context.Context, s *session) error {
-	s.p.AgentProxyURL = "http://pipelock:8888"
-	if len(s.p.Upstreams) > 0 {
-		s.p.AgentGitGateHost = "git://git-gate"
+// discover: the agent reaches the bundle by its aliases on the network.
+func (dockerBackend) discover(p *Plan) {
+	p.AgentProxyURL = "http://pipelock:8888"
+	if len(p.Upstreams) > 0 {
+		p.AgentGitGateHost = "git://git-gate"
 	}
-	if s.p.Guest.Supervise {
-		s.p.AgentSuperviseURL = "http://supervise:9100/"
+	if p.Guest.Supervise {
+		p.AgentSuperviseURL = "http://supervise:9100/"
 	}
-	return nil
 }
 
 // guestEnv: the proxy only. The gate and supervise are reached through the
@@ -80,12 +97,10 @@ func (dockerBackend) guestEnv(p *Plan) []EnvVar {
 	return proxyEnv(p.AgentProxyURL, []string{"localhost", "127.0.0.1", "git-gate", "supervise"})
 }
 
-func (b dockerBackend) startGuest(ctx context.Context, s *session) (provision.Guest, error) {
-	name := bundle.AgentName(s.p.Bottle)
+func (b dockerBackend) startGuest(ctx context.Context, s *session) error {
 	env := s.guestEnv(b)
-	err := s.create(ctx, "start agent", "agent container "+name, resource{kind: kindContainer, role: RoleAgent},
-		shell.Cmd{Argv: dockerAgentArgs(s, b), Env: s.p.Egress.dockerTokenEnv(env), Note: tokenNote(env)})
-	return provision.DockerGuest(s.R, name), err
+	return s.create(ctx, "start agent", "agent container "+bundle.AgentName(s.p.Bottle), resource{kind: kindContainer, role: RoleAgent},
+		shell.Cmd{Argv: dockerAgentArgs(s, b), Env: s.p.Egress.dockerTokenEnv(env), Note: append([]string{alongside}, tokenNote(env)...)})
 }
 
 // dockerAgentArgs runs the agent container on the internal network only.

@@ -279,20 +279,6 @@ func egressCheck(getenv func(string) (string, bool)) Check {
 	return c
 }
 
-// bundleCA is a CA the guest trusts, as the bundle holds it.
-type bundleCA struct{ kind, path string }
-
-// bundleCAs are the CAs the guest must trust: pipelock's (it intercepts
-// TLS to the allowed hosts) and, when egress runs, egress's (it serves
-// EgressHost through pipelock's untouched tunnel).
-func (p *Plan) bundleCAs() []bundleCA {
-	cas := []bundleCA{{provision.CAPipelock, bundle.PipelockCACert}}
-	if p.Egress != nil {
-		cas = append(cas, bundleCA{provision.CAEgress, bundle.EgressCACert})
-	}
-	return cas
-}
-
 // logEgress says how the model credential reaches the model: through
 // egress, or (--egress off) in the guest, with a warning.
 func (s *session) logEgress() {

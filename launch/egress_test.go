@@ -14,7 +14,6 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/claudecfg"
-	"github.com/claude-bottle/claude-bottle/internal/fake"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -203,10 +202,7 @@ func (r *recorded) answer(_ int, c shell.Cmd) shell.Reply {
 	r.mu.Lock()
 	r.cmds = append(r.cmds, c)
 	r.mu.Unlock()
-	switch {
-	case len(c.Argv) >= 2 && c.Argv[len(c.Argv)-2] == "cat":
-		return shell.Reply{Stdout: fake.TestCA + "\n"}
-	case len(c.Argv) == 4 && c.Argv[1] == "port":
+	if len(c.Argv) == 4 && c.Argv[1] == "port" {
 		return shell.Reply{Stdout: "127.0.0.1:40000\n"}
 	}
 	return shell.Reply{}
@@ -237,7 +233,7 @@ func TestEgressTokenGoesByNameOnly(t *testing.T) {
 			rec := &recorded{}
 			log := logrus.New()
 			log.SetOutput(io.Discard)
-			l := &Launcher{R: &shell.Recorder{Answer: rec.answer}, Log: log, Out: io.Discard, Now: time.Now, FS: NoFS{}}
+			l := &Launcher{R: &shell.Recorder{Answer: rec.answer}, Log: log, Out: io.Discard, Now: time.Now, FS: NoFS{}, Serial: true}
 			if err := l.Launch(context.Background(), p); err != nil {
 				t.Fatal(err)
 			}

@@ -30,12 +30,14 @@ func (b smolBackend) agentImage(ctx context.Context, s *session) (string, error)
 	}
 	var archive string
 	err := s.step("save agent image", func() error {
-		id, err := shell.Output(ctx, s.R, "docker", "image", "inspect", "--format", "{{.Id}}", img)
+		var id strings.Builder
+		err := s.R.Run(ctx, shell.Cmd{Argv: []string{"docker", "image", "inspect", "--format", "{{.Id}}", img},
+			Stdout: &id, Note: []string{alongside}})
 		if err != nil {
 			return err
 		}
 		c := imageCache{dir: filepath.Join(s.CacheDir, "images"), fs: s.FS, r: s.R, log: s.Log, now: s.Now}
-		archive, err = c.archive(ctx, img, strings.TrimSpace(id), s.p.Bottle, s.p.DryRun)
+		archive, err = c.archive(ctx, img, strings.TrimSpace(id.String()), s.p.Bottle, s.p.DryRun)
 		return err
 	})
 	return archive, err

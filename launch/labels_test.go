@@ -54,7 +54,7 @@ func TestTeardownLooksUpWhatPrintedNoID(t *testing.T) {
 		}
 		return shell.Reply{}
 	}}
-	td := &teardown{r: rec}
+	td := &teardown{r: rec, serial: true}
 	td.push("bundle claude-bottle-b-bundle", resource{kind: kindContainer, role: RoleBundle, bottle: "b", name: "claude-bottle-b-bundle", id: id(9)})
 	td.push("agent container claude-bottle-b-agent", resource{kind: kindContainer, role: RoleAgent, bottle: "b", name: "claude-bottle-b-agent"})
 	if left, err := td.run(context.Background()); err != nil || len(left) != 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -37,6 +38,22 @@ type Launcher struct {
 	Locks Locks
 	// Abort, closed on a second signal, stops the teardown's waiting.
 	Abort <-chan struct{}
+	// Serial runs the steps that do not depend on each other one after
+	// the other, in a fixed order, instead of at once (together): the
+	// stand-ins' transcripts and the fault tables need one order. A
+	// dry-run is always serial.
+	Serial bool
+	// CAs makes the bottle's CAs (nil: bundle.NewCAs).
+	CAs func(now time.Time, egress bool) (bundle.CAs, error)
+	// Steps shows each step as it runs (nil: nothing).
+	Steps Steps
+}
+
+// Steps is what shows a person the launch's steps (package progress).
+type Steps interface {
+	// Start shows step name running; the func it returns shows it done
+	// (err nil) or failed, after took.
+	Start(name string) (done func(took time.Duration, err error))
 }
 
 // StepError is a launch step that failed: Step names it, Err carries the
@@ -56,12 +73,10 @@ func (e *AgentExit) Error() string { return fmt.Sprintf("the agent exited with s
 
 // backend is what differs between docker and smolmachines.
 type backend interface {
-	// startBundle creates and starts the bundle (and what it needs first).
-	startBundle(ctx context.Context, s *session) error
-	// discover stamps the agent-facing URLs onto the plan.
-	discover(ctx context.Context, s *session) error
-	// startGuest creates and starts the agent's guest.
-	startGuest(ctx context.Context, s *session) (provision.Guest, error)
+	// start creates and starts the bundle and the agent's guest and
+	// provisions the guest, overlapping what does not wait for the other
+	// (together). The bundle may still be starting when it returns.
+	start(ctx context.Context, s *session) (provision.Guest, error)
 	// guestEnv is the guest environment's network part (proxy, gate, supervise).
 	guestEnv(p *Plan) []EnvVar
 }
@@ -69,9 +84,11 @@ type backend interface {
 // session is one launch in progress.
 type session struct {
 	*Launcher
-	p      *Plan
-	td     *teardown
-	ca     []byte
+	p  *Plan
+	td *teardown
+	ca []byte
+	// mu guards timing: steps run at once (together).
+	mu     sync.Mutex
 	timing []string
 	// agentLabels record the host repository on the agent (recordRepo).
 	agentLabels []string
@@ -81,11 +98,18 @@ type session struct {
 
 // step runs fn as a named launch step, timing it and wrapping its error.
 func (s *session) step(name string, fn func() error) error {
+	done := func(time.Duration, error) {}
+	if s.Steps != nil {
+		done = s.Steps.Start(name)
+	}
 	start := s.Now()
 	err := fn()
 	d := s.Now().Sub(start).Round(time.Millisecond)
+	done(d, err)
 	s.Log.Debugf("step %s: %s", name, d)
+	s.mu.Lock()
 	s.timing = append(s.timing, fmt.Sprintf("%s %s", name, d))
+	s.mu.Unlock()
 	if err != nil {
 		return &StepError{Step: name, Err: err}
 	}
@@ -111,7 +135,7 @@ func (s *session) create(ctx context.Context, step, what string, res resource, c
 		u.res.id = id
 	}
 	if isConflict(err) {
-		s.td.pop()
+		s.td.forget(u)
 		return fmt.Errorf("%w (is a bottle named %s already running? see claude-bottle ls)", err, s.p.Bottle)
 	}
 	return err
@@ -159,7 +183,7 @@ func (e *NameTakenError) Error() string {
 // launch created is removed, newest first; so it is after an attached agent
 // exits, and when ctx is cancelled (SIGINT/SIGTERM).
 func (l *Launcher) Launch(ctx context.Context, p *Plan) (err error) {
-	s := &session{Launcher: l, p: p, td: &teardown{r: l.R}}
+	s := &session{Launcher: l, p: p, td: &teardown{r: l.R, serial: l.serial(p)}}
 	start := l.Now()
 	unlock, err := s.claim(ctx)
 	if err != nil {
@@ -201,7 +225,10 @@ func (l *Launcher) Launch(ctx context.Context, p *Plan) (err error) {
 	return s.attach(ctx, guest)
 }
 
-// setUp brings the bottle up to the point where the agent can run.
+// setUp brings the bottle up to the point where the agent can run: what
+// only the host does first (the working tree's changes, the repository's
+// HEAD, the bottle's CAs), then the bundle and the guest, provisioned while
+// the bundle starts (backend.start); last, the bundle's readiness.
 func (s *session) setUp(ctx context.Context, b backend) (provision.Guest, error) {
 	s.logEgress()
 	if r := s.p.Guest.Repo; r != nil && r.Worktree != nil {
@@ -210,36 +237,28 @@ func (s *session) setUp(ctx context.Context, b backend) (provision.Guest, error)
 			return nil, err
 		}
 	}
-	if err := b.startBundle(ctx, s); err != nil {
-		return nil, err
-	}
-	if err := s.step("wait for bundle", func() error { return s.waitBundle(ctx) }); err != nil {
-		return nil, err
-	}
-	if err := s.step("discover ports", func() error { return b.discover(ctx, s) }); err != nil {
-		return nil, err
-	}
-	if err := s.step("fetch CA", func() error { return s.fetchCA(ctx) }); err != nil {
-		return nil, err
-	}
 	if err := s.recordRepo(ctx); err != nil {
 		return nil, err
 	}
-	guest, err := b.startGuest(ctx, s)
-	if err != nil {
+	if err := s.makeCAs(); err != nil {
 		return nil, err
 	}
-	err = s.step("provision", func() error {
-		return provision.Run(ctx, guest, s.Log, s.p.Guest, s.live())
-	})
+	guest, err := b.start(ctx, s)
 	if err != nil {
 		return guest, err
 	}
-	// The bundle must still serve now that the guest depends on it: a bundle
-	// that died during provisioning fails the launch instead of leaving a
-	// bottle with no way out.
-	err = s.step("check bundle", func() error { return s.waitBundle(ctx) })
+	// Every daemon must serve before the agent runs, and still serve now
+	// that the guest depends on it: a bundle that died meanwhile fails the
+	// launch instead of leaving a bottle with no way out.
+	err = s.step("wait for bundle", func() error { return s.waitBundle(ctx) })
 	return guest, err
+}
+
+// provision places everything in the guest (provision.Run).
+func (s *session) provision(ctx context.Context, g provision.Guest) error {
+	return s.step("provision", func() error {
+		return provision.Run(ctx, g, s.Log, s.p.Guest, s.live(), s.together)
+	})
 }
 
 func (s *session) attach(ctx context.Context, g provision.Guest) error {
@@ -303,28 +322,57 @@ func (s *session) waitBundle(ctx context.Context) error {
 // BundleReadyTimeout bounds how long the launch waits for the bundle's daemons.
 const BundleReadyTimeout = 60 * time.Second
 
-// fetchCA reads the certificates of the CAs the guest must trust from the
-// bundle (bundleCAs), one command each.
-func (s *session) fetchCA(ctx context.Context) error {
-	s.ca = nil
-	for _, ca := range s.p.bundleCAs() {
-		out, err := shell.Output(ctx, s.R, "docker", "exec", s.p.Bundle.Container, "cat", ca.path)
-		if err != nil {
-			return err
-		}
-		cert := []byte(out + "\n")
-		s.ca = append(s.ca, cert...)
-		if s.p.DryRun {
-			s.Log.Infof("CA (%s): fingerprint known once the bundle runs", ca.kind)
+// makeCAs makes the bottle's CAs (bundle.CAs) before anything runs: their
+// files join the bundle's, and the guest is given their certificates while
+// the bundle is still starting. Each fingerprint is logged.
+func (s *session) makeCAs() error {
+	mint := s.CAs
+	if mint == nil {
+		mint = bundle.NewCAs
+	}
+	cas, err := mint(s.Now(), s.p.Egress != nil)
+	if err != nil {
+		return fmt.Errorf("make the bottle's CAs: %w", err)
+	}
+	s.p.Bundle.Files = append(s.p.Bundle.Files, caFiles(cas)...)
+	s.ca = cas.Trusted()
+	for _, ca := range []struct {
+		kind string
+		cert []byte
+	}{{provision.CAPipelock, cas.PipelockCert}, {provision.CAEgress, cas.EgressCA}} {
+		if ca.cert == nil {
 			continue
 		}
-		fp, err := provision.Fingerprint(cert)
+		if s.p.DryRun {
+			s.Log.Infof("CA (%s): a fresh one per launch, its fingerprint logged then", ca.kind)
+			continue
+		}
+		fp, err := provision.Fingerprint(ca.cert)
 		if err != nil {
-			return fmt.Errorf("bundle's CA %s: %w", ca.path, err)
+			return fmt.Errorf("the %s CA: %w", ca.kind, err)
 		}
 		s.Log.Infof("CA (%s) SHA-256 fingerprint: %s", ca.kind, fp)
 	}
 	return nil
+}
+
+// caFiles place the CAs where the bundle's init looks for them (it keeps
+// what it finds): the keys root 0600, handed by the init to pipelock and
+// egress alone; never shown.
+func caFiles(c bundle.CAs) []provision.File {
+	files := []provision.File{
+		{Path: bundle.PipelockCADir, Mode: 0o755, Dir: true},
+		{Path: bundle.PipelockCACert, Mode: 0o644, Content: c.PipelockCert},
+		{Path: bundle.PipelockCAKey, Mode: 0o600, Content: c.PipelockKey},
+	}
+	if c.EgressCA == nil {
+		return files
+	}
+	return append(files,
+		provision.File{Path: bundle.EgressDir, Mode: 0o755, Dir: true},
+		provision.File{Path: bundle.EgressCACert, Mode: 0o644, Content: c.EgressCA},
+		provision.File{Path: bundle.EgressCertPath, Mode: 0o644, Content: c.EgressCert},
+		provision.File{Path: bundle.EgressKeyPath, Mode: 0o600, Content: c.EgressKey})
 }
 
 // caKind names the file of CAs the guest trusts: egress's when egress runs

@@ -38,6 +38,8 @@ type Bottles struct {
 	// Smolvm: look at smolvm machines too (the backend is smolmachines, or
 	// smolvm is installed).
 	Smolvm bool
+	// Serial removes one resource at a time (teardown).
+	Serial bool
 }
 
 // List finds every bottle from its containers, networks and, when any
@@ -144,7 +146,7 @@ func (b *Bottles) Stop(ctx context.Context, name string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stop %s: %w", name, err)
 	}
-	td := &teardown{r: b.R}
+	td := &teardown{r: b.R, serial: b.Serial}
 	for i := len(found) - 1; i >= 0; i-- { // pushed last, removed first
 		td.push(found[i].kind+" "+found[i].name, found[i])
 	}

@@ -51,11 +51,31 @@ func (b smolBackend) allowArgs() []string {
 	return append([]string{"--net", "--allow-cidr", "127.0.0.1/32"}, dnsFilter...)
 }
 
-func (smolBackend) startBundle(ctx context.Context, s *session) error {
-	if err := createBundle(ctx, s, smolBundleArgs(s.p)); err != nil {
+// start creates and starts the bundle while the agent image is resolved
+// (saved, the first time); the machine needs the ports docker picked at
+// the bundle's start, and is provisioned while the bundle's daemons start.
+func (b smolBackend) start(ctx context.Context, s *session) (provision.Guest, error) {
+	var image string
+	err := s.together(ctx, func(ctx context.Context) error {
+		if err := createBundle(ctx, s, smolBundleArgs(s.p)); err != nil {
+			return err
+		}
+		if err := startBundle(ctx, s); err != nil {
+			return err
+		}
+		return s.step("discover ports", func() error { return b.discover(ctx, s) })
+	}, func(ctx context.Context) (err error) {
+		image, err = b.agentImage(ctx, s)
 		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return startBundle(ctx, s)
+	guest, err := b.startGuest(ctx, s, image)
+	if err != nil {
+		return guest, err
+	}
+	return guest, s.provision(ctx, guest)
 }
 
 // smolBundleArgs publishes each agent-facing port on host loopback only, on
@@ -104,12 +124,8 @@ func (b smolBackend) guestEnv(p *Plan) []EnvVar {
 	return proxyEnv(p.AgentProxyURL, noProxy) // the gate and supervise: see dockerBackend.guestEnv
 }
 
-func (b smolBackend) startGuest(ctx context.Context, s *session) (provision.Guest, error) {
+func (b smolBackend) startGuest(ctx context.Context, s *session, image string) (provision.Guest, error) {
 	name := bundle.AgentName(s.p.Bottle)
-	image, err := b.agentImage(ctx, s)
-	if err != nil {
-		return nil, err
-	}
 	// The guest's token is a reference to the host variable
 	// bundle.EgressTokenEnv, which smolvm resolves at each start: it is set
 	// in these two commands' environments only. A later start by hand
@@ -119,7 +135,7 @@ func (b smolBackend) startGuest(ctx context.Context, s *session) (provision.Gues
 		shell.Cmd{Argv: b.createArgs(s, image), Note: append(b.createNote(), tokenNote(s.guestEnv(b))...), Env: tokenEnv}); err != nil {
 		return nil, err
 	}
-	err = s.step("start machine", func() error {
+	err := s.step("start machine", func() error {
 		return s.R.Run(ctx, shell.Cmd{Argv: []string{"smolvm", "machine", "start", "-n", name}, Env: tokenEnv})
 	})
 	return provision.SmolvmGuest(s.R, name), err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/claude-bottle/claude-bottle/shell"
 )
@@ -14,8 +15,12 @@ import (
 // failed create (docker run after the container exists, smolvm start after
 // create) can still leave it behind.
 type teardown struct {
-	r     shell.Runner
-	steps []*undo
+	r shell.Runner
+	// serial removes one resource at a time; otherwise the guest and the
+	// bundle go at once (removal), networks after them.
+	serial bool
+	mu     sync.Mutex // push and pop come from steps running at once
+	steps  []*undo
 }
 
 // undo is one resource to remove.
@@ -34,30 +39,56 @@ func (u *undo) describe() string {
 
 func (t *teardown) push(what string, res resource) *undo {
 	u := &undo{what: what, res: res}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.steps = append(t.steps, u)
 	return u
 }
 
-// pop forgets the newest resource: its create found the name taken.
-func (t *teardown) pop() { t.steps = t.steps[:len(t.steps)-1] }
+// forget drops u: its create found the name taken.
+func (t *teardown) forget(u *undo) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, v := range t.steps {
+		if v == u {
+			t.steps = append(t.steps[:i], t.steps[i+1:]...)
+			return
+		}
+	}
+}
 
 // run removes everything, newest first, and returns what is left. A failing
 // removal is reported and the rest still run; a resource that is already
 // gone is not a failure. Once ctx ends (the timeout, a second signal) no
-// more commands run: everything not yet removed is left.
+// more commands run: everything not yet removed is left. Unless serial,
+// the resources between two networks are removed at once (a guest and
+// its bundle do not wait for each other; a network waits for its
+// containers).
 func (t *teardown) run(ctx context.Context) ([]*undo, error) {
 	var errs []error
 	var left []*undo
-	for i := len(t.steps) - 1; i >= 0; i-- {
-		u := t.steps[i]
-		if ctx.Err() != nil {
-			left = append(left, u)
-			continue
+	for _, batch := range t.batches() {
+		failed := make([]error, len(batch))
+		var wg sync.WaitGroup
+		for i, u := range batch {
+			if ctx.Err() != nil {
+				failed[i] = ctx.Err()
+				continue
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); failed[i] = t.remove(ctx, u) }()
+			if t.serial {
+				wg.Wait()
+			}
 		}
-		if err := t.remove(ctx, u); err != nil {
-			left = append(left, u)
+		wg.Wait()
+		for i, err := range failed {
+			if err == nil {
+				continue
+			}
+			left = append(left, batch[i])
 			if ctx.Err() == nil {
-				errs = append(errs, fmt.Errorf("remove %s: %w", u.what, err))
+				errs = append(errs, fmt.Errorf("remove %s: %w", batch[i].what, err))
 			}
 		}
 	}
@@ -66,6 +97,22 @@ func (t *teardown) run(ctx context.Context) ([]*undo, error) {
 	}
 	t.steps = nil
 	return left, errors.Join(errs...)
+}
+
+// batches are the resources newest first, in the groups run removes at
+// once: one each when serial.
+func (t *teardown) batches() [][]*undo {
+	var out [][]*undo
+	for i := len(t.steps) - 1; i >= 0; i-- {
+		u := t.steps[i]
+		n := len(out)
+		if t.serial || n == 0 || u.res.kind == kindNetwork || out[n-1][0].res.kind == kindNetwork {
+			out = append(out, []*undo{u})
+			continue
+		}
+		out[n-1] = append(out[n-1], u)
+	}
+	return out
 }
 
 // remove removes one resource by its ID. When its create printed none (it

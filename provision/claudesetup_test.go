@@ -80,7 +80,7 @@ func TestClaudeSetupAddsNoCommand(t *testing.T) {
 	log.SetOutput(io.Discard)
 	count := func(s ClaudeSetup) int {
 		g := &countingGuest{}
-		if err := Run(context.Background(), g, log, Inputs{Supervise: true, Claude: s}, Live{CA: []byte("C"), CAKind: CAPipelock}); err != nil {
+		if err := Run(context.Background(), g, log, Inputs{Supervise: true, Claude: s}, Live{CA: []byte("C"), CAKind: CAPipelock}, nil); err != nil {
 			t.Fatal(err)
 		}
 		return g.n

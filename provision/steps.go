@@ -129,30 +129,55 @@ func appendDirs(files []File, dirs ...string) []File {
 	return files
 }
 
+// Together runs steps that do not depend on each other, at once or one
+// after the other in their order, and returns the first failure. nil runs
+// them one after the other.
+type Together func(ctx context.Context, steps ...func(context.Context) error) error
+
+func inOrder(ctx context.Context, steps ...func(context.Context) error) error {
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Run provisions the guest in a fixed number of commands, however many
-// files: one archive in, one root exec, then (when asked for) the workspace
-// checkout and the supervise registration as the agent user.
-func Run(ctx context.Context, g Guest, log logrus.FieldLogger, in Inputs, live Live) error {
+// files: one archive in, then at once (through together) the root exec
+// that trusts the CA and, when asked for, the workspace checkout and the
+// supervise registration as the agent user: none of them touches what
+// the others do.
+func Run(ctx context.Context, g Guest, log logrus.FieldLogger, in Inputs, live Live, together Together) error {
 	files := Files(in, live)
 	in.Claude.log(log)
 	if err := g.CopyIn(ctx, Archive(files), append(Notes(files), in.Claude.noteLines()...)); err != nil {
 		return fmt.Errorf("copy files into the guest: %w", err)
 	}
-	if err := g.Exec(ctx, Root, TrustArgv(live.CAKind), nil); err != nil {
-		return fmt.Errorf("trust the %s CA: %w", live.CAKind, err)
-	}
+	steps := []func(context.Context) error{func(ctx context.Context) error {
+		if err := g.Exec(ctx, Root, TrustArgv(live.CAKind), nil); err != nil {
+			return fmt.Errorf("trust the %s CA: %w", live.CAKind, err)
+		}
+		return nil
+	}}
 	if in.Repo != nil {
 		// The archive brought .git and the host's changes; check the rest
 		// of the working tree out of it.
 		in.Repo.Worktree.log(log)
-		if err := g.Exec(ctx, Agent, checkoutArgv(in.Repo), nil); err != nil {
-			return fmt.Errorf("check out the workspace: %w", err)
-		}
+		steps = append(steps, func(ctx context.Context) error {
+			if err := g.Exec(ctx, Agent, checkoutArgv(in.Repo), nil); err != nil {
+				return fmt.Errorf("check out the workspace: %w", err)
+			}
+			return nil
+		})
 	}
 	if in.Supervise {
-		registerSupervise(ctx, g, log)
+		steps = append(steps, func(ctx context.Context) error { registerSupervise(ctx, g, log); return nil })
 	}
-	return nil
+	if together == nil {
+		together = inOrder
+	}
+	return together(ctx, steps...)
 }
 
 // registerSupervise adds the supervise MCP server to the agent's user

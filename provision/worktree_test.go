@@ -528,7 +528,7 @@ func TestWorktreeNote(t *testing.T) {
 	}
 	count := func(r *Repo) int {
 		g := &countingGuest{}
-		must(t, Run(context.Background(), g, discardLog(), Inputs{Repo: r}, Live{CA: []byte("C"), CAKind: CAPipelock}))
+		must(t, Run(context.Background(), g, discardLog(), Inputs{Repo: r}, Live{CA: []byte("C"), CAKind: CAPipelock}, nil))
 		return g.n
 	}
 	headOnly := *repo

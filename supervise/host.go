@@ -10,6 +10,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/cliargs"
+	"github.com/claude-bottle/claude-bottle/job"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -76,7 +77,7 @@ func hostLs(c *cli.Context, runner func(*cli.Context) shell.Runner) error {
 	if c.Bool("json") {
 		verb = append(verb, "--json")
 	}
-	return runOperator(c, runner, shell.Cmd{Argv: OperatorArgv(pos[0], false, verb...)})
+	return runOperator(c, runner, pos[0], shell.Cmd{Argv: OperatorArgv(pos[0], false, verb...)})
 }
 
 func hostDecide(c *cli.Context, runner func(*cli.Context) shell.Runner, verb string) error {
@@ -95,7 +96,7 @@ func hostDecide(c *cli.Context, runner func(*cli.Context) shell.Runner, verb str
 		args = append(args, "--note="+c.String("note")) // one argv word, even if the note starts with "-"
 	}
 	args = append(args, pos[1])
-	return runOperator(c, runner, shell.Cmd{Argv: OperatorArgv(pos[0], false, args...)})
+	return runOperator(c, runner, pos[0], shell.Cmd{Argv: OperatorArgv(pos[0], false, args...)})
 }
 
 func hostWatch(c *cli.Context, runner func(*cli.Context) shell.Runner) error {
@@ -104,6 +105,9 @@ func hostWatch(c *cli.Context, runner func(*cli.Context) shell.Runner) error {
 		return err
 	}
 	if err := checkName(c, pos[0]); err != nil {
+		return err
+	}
+	if err := job.LocateBundle(c.Context, runner(c), pos[0]); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
@@ -121,8 +125,13 @@ func hostWatch(c *cli.Context, runner func(*cli.Context) shell.Runner) error {
 	return operatorError(err)
 }
 
-// runOperator runs one operator command with its output streamed through.
-func runOperator(c *cli.Context, runner func(*cli.Context) shell.Runner, cmd shell.Cmd) error {
+// runOperator runs one operator command in bottle's bundle with its output
+// streamed through, once the bundle is found (job.LocateBundle): docker's
+// own "No such container" would reach stderr in its words.
+func runOperator(c *cli.Context, runner func(*cli.Context) shell.Runner, bottle string, cmd shell.Cmd) error {
+	if err := job.LocateBundle(c.Context, runner(c), bottle); err != nil {
+		return err
+	}
 	cmd.Stdout, cmd.Stderr = c.App.Writer, c.App.ErrWriter
 	return operatorError(runner(c).Run(c.Context, cmd))
 }

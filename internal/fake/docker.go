@@ -37,7 +37,8 @@ type Container struct {
 	Session  *Session          `json:"session,omitempty"` // the agent's session
 }
 
-// TestCA is the certificate the stand-in's bundle serves as pipelock's CA.
+// TestCA is a CA certificate for tests that install one in a guest
+// (testimages/trust_docker_test.go).
 const TestCA = `-----BEGIN CERTIFICATE-----
 MIIBljCCATugAwIBAgIUBDte8FItPweMh8AzVyRSTeUO9m4wCgYIKoZIzj0EAwIw
 IDEeMBwGA1UEAwwVY2xhdWRlLWJvdHRsZSB0ZXN0IENBMB4XDTI2MTEyNzA0Mzgy
@@ -332,10 +333,7 @@ func (st *State) dockerExec(p *Proc, args []string) int {
 	if code, ok := session(p, &c.Session, argv); ok {
 		return code
 	}
-	switch {
-	case argv[0] == "cat" && len(argv) == 2 && strings.HasSuffix(argv[1], "/ca.pem"):
-		fmt.Fprintln(p.Stdout, TestCA)
-	case f.has("-i") && p.Stdin != nil:
+	if f.has("-i") && p.Stdin != nil {
 		io.Copy(io.Discard, p.Stdin)
 	}
 	return 0
