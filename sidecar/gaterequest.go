@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // maxRequestLen bounds the request line a client may send (the pkt-line's
@@ -81,11 +82,13 @@ func parseRequest(line string) (gateRequest, error) {
 	}
 	rest, rooted := strings.CutPrefix(path, "/")
 	secret, repo, hasSecret := strings.Cut(rest, "/")
-	if !rooted || !hasSecret || secret == "" {
+	if !rooted || !hasSecret || secret == "" || strings.ContainsFunc(secret, unicode.IsControl) {
 		return gateRequest{}, errNoSecret
 	}
 	name, dotGit := strings.CutSuffix(repo, ".git")
-	if !dotGit || name == "" {
+	if !dotGit || name == "" || strings.ContainsFunc(name, unicode.IsControl) {
+		// A control character is in no upstream's name: refused here, so
+		// it never reaches a lookup or a log line (found by FuzzReadRequest).
 		return gateRequest{}, fmt.Errorf("unknown repository %q", "/"+repo)
 	}
 	req.secret, req.repo = secret, name
