@@ -181,25 +181,15 @@ func containerLabels(ctx context.Context, r shell.Runner, container string) (map
 	return labels, nil
 }
 
-// machine is the part of `smolvm machine ls --json` Locate reads.
-type machine struct {
-	Name   string            `json:"name"`
-	Labels map[string]string `json:"labels"`
-}
-
 // locateMachine finds the agent machine in `smolvm machine ls --json`.
 func locateMachine(ctx context.Context, r shell.Runner, name string) (Bottle, error) {
 	agent := bundle.AgentName(name)
-	out, err := shell.Output(ctx, r, "smolvm", "machine", "ls", "--json")
+	ms, err := ListMachines(ctx, r)
 	if err != nil {
 		return Bottle{}, fmt.Errorf("find bottle %s: %w", name, err)
 	}
-	if out == "" {
+	if ms == nil { // a dry-run's answer: the bottle, with nothing recorded
 		return bottleFrom(name, Smolmachines, agent, nil)
-	}
-	var ms []machine
-	if err := json.Unmarshal([]byte(out), &ms); err != nil {
-		return Bottle{}, fmt.Errorf("find bottle %s: smolvm printed %q: %v", name, out, err)
 	}
 	for _, m := range ms {
 		if m.Name == agent && m.Labels[labelName] == name {

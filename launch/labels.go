@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/job"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -178,27 +179,11 @@ func findMachines(ctx context.Context, r shell.Runner, bottle string) ([]resourc
 }
 
 // smolMachine is the part of `smolvm machine ls --json` that is read.
-type smolMachine struct {
-	Name      string            `json:"name"`
-	State     string            `json:"state"`
-	CreatedAt int64             `json:"created_at"`
-	Labels    map[string]string `json:"labels"`
-}
+type smolMachine = job.Machine
 
-// listMachines reads `smolvm machine ls --json`.
+// listMachines reads `smolvm machine ls --json` (one reader, in job).
 func listMachines(ctx context.Context, r shell.Runner) ([]smolMachine, error) {
-	out, err := shell.Output(ctx, r, "smolvm", "machine", "ls", "--json")
-	if err != nil {
-		return nil, fmt.Errorf("list machines: %w", err)
-	}
-	var ms []smolMachine
-	if out == "" {
-		return ms, nil // a dry-run answers nothing
-	}
-	if err := json.Unmarshal([]byte(out), &ms); err != nil {
-		return nil, fmt.Errorf("list machines: smolvm printed %q: %v", out, err)
-	}
-	return ms, nil
+	return job.ListMachines(ctx, r)
 }
 
 // bottleResources are the resources of a bottle in the order they are
