@@ -190,7 +190,10 @@ func TestGatePushIsForwarded(t *testing.T) {
 	if got := g.rev(t, g.upstream, "feature"); got != second {
 		t.Errorf("upstream feature = %s, want %s", got, second)
 	}
-	if log := logEventually(g.out, "forwarded ["+second); !strings.Contains(log, "[git-gate] ") || !strings.Contains(log, "receive-pack app: forwarded ["+second+":refs/heads/feature]") {
+	// Wait for the feature push's own line: the trunk push logged the same
+	// commit first, so waiting on the commit alone raced the second line.
+	want := "receive-pack app: forwarded [" + second + ":refs/heads/feature]"
+	if log := logEventually(g.out, want); !strings.Contains(log, "[git-gate] ") || !strings.Contains(log, want) {
 		t.Errorf("the bundle's log lacks the forwarded push:\n%s", log)
 	}
 }
