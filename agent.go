@@ -51,7 +51,7 @@ func locateAgent(c *cli.Context, d *deps) (job.Bottle, error) {
 	if err != nil {
 		return job.Bottle{}, err
 	}
-	b, err := job.Locate(c.Context, d.runner(c), name, c.String("backend"), d.smolvmWanted(c))
+	b, err := job.Locate(c.Context, d.runner(c), name, d.where(c))
 	if err != nil && !errors.Is(err, job.ErrUnknownBottle) { // that one says it all
 		return job.Bottle{}, fmt.Errorf("%s: %w", c.Command.Name, err)
 	}
@@ -131,7 +131,7 @@ func runWait(c *cli.Context, d *deps) error {
 // container when wait's exec had died with it).
 func gone(c *cli.Context, d *deps, b job.Bottle) bool {
 	for range 10 {
-		_, err := job.Locate(c.Context, d.runner(c), b.Name, b.Backend, d.smolvmWanted(c))
+		_, err := job.Locate(c.Context, d.runner(c), b.Name, d.where(c))
 		if errors.Is(err, job.ErrUnknownBottle) {
 			return true
 		}
@@ -151,7 +151,7 @@ func agentLogs(c *cli.Context, d *deps, name string) error {
 		return &launch.InputError{Msg: "logs: --follow is for the bundle's log; --agent prints the agent's terminal as it is now"}
 	}
 	r := d.runner(c)
-	b, err := job.Locate(c.Context, r, name, c.String("backend"), d.smolvmWanted(c))
+	b, err := job.Locate(c.Context, r, name, d.where(c))
 	if err != nil && !errors.Is(err, job.ErrUnknownBottle) {
 		return fmt.Errorf("logs: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/kube"
 	"github.com/claude-bottle/claude-bottle/launch"
 	"github.com/claude-bottle/claude-bottle/progress"
 	"github.com/claude-bottle/claude-bottle/shell"
@@ -181,7 +182,11 @@ func newApp(d *deps) *cli.App {
 		Usage: "run a coding agent in a bottle whose only way out is a sidecar bundle",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "backend", Value: launch.Docker, EnvVars: []string{"CLAUDE_BOTTLE_BACKEND"},
-				Usage: "where the agent runs: docker or smolmachines"},
+				Usage: "where the agent runs: docker, smolmachines or kubernetes"},
+			&cli.StringFlag{Name: "kube-context", EnvVars: []string{"CLAUDE_BOTTLE_KUBE_CONTEXT"},
+				Usage: "kubernetes: kubectl's context (default: its current one)"},
+			&cli.StringFlag{Name: "namespace-prefix", Value: kube.DefaultPrefix, EnvVars: []string{"CLAUDE_BOTTLE_NAMESPACE_PREFIX"},
+				Usage: "kubernetes: a bottle's namespace is this prefix and its name"},
 			&cli.BoolFlag{Name: "dry-run", EnvVars: []string{"CLAUDE_BOTTLE_DRY_RUN"},
 				Usage: "print the commands (a shell script) instead of running them"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"CLAUDE_BOTTLE_LOG_LEVEL"},

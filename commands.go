@@ -28,7 +28,7 @@ func commands(d *deps) []*cli.Command {
 		logsCommand(d),
 		doctorCommand(d),
 		images.Command(d.runner),
-		supervise.HostCommand(d.runner),
+		supervise.HostCommand(d.runner, d.where),
 		sidecar.Command(supervise.SidecarCommand()),
 	}
 }
@@ -61,6 +61,7 @@ func launchCommand(d *deps) *cli.Command {
 			&cli.StringFlag{Name: "bundle-image", Value: defaultBundleImage, EnvVars: []string{"CLAUDE_BOTTLE_BUNDLE_IMAGE"}, Usage: "bundle image"},
 			&cli.StringSliceFlag{Name: "env", Usage: "KEY=VALUE, or KEY to pass KEY's value by name (repeatable)"},
 			&cli.StringFlag{Name: "smolvm-net", Value: launch.NetAuto, Usage: "smolmachines network mode: auto, tsi or virtio-net"},
+			&cli.StringFlag{Name: "image-pull-policy", Value: launch.DefaultPullPolicy, Usage: "kubernetes: the Pods' imagePullPolicy (IfNotPresent, Always or Never)"},
 			&cli.BoolFlag{Name: "detach", Usage: "leave the bottle running and print its name"},
 			&cli.StringFlag{Name: "memory", Value: launch.DefaultAgentMemory, Usage: "the agent's memory ceiling (docker size; smolvm --mem)"},
 			&cli.IntFlag{Name: "pids", Value: launch.DefaultAgentPids, Usage: "the agent container's process limit"},
@@ -82,6 +83,7 @@ func runLaunch(c *cli.Context, d *deps) error {
 		AllowHosts: c.StringSlice("allow-host"), AllowPrivate: c.StringSlice("allow-private"), Supervise: c.Bool("supervise"), Egress: c.String("egress"),
 		AgentImage: c.String("agent-image"), BundleImage: c.String("bundle-image"),
 		Env: c.StringSlice("env"), SmolvmNet: c.String("smolvm-net"), Detach: c.Bool("detach"),
+		Cluster: d.where(c).Cluster, PullPolicy: c.String("image-pull-policy"),
 		AgentArgs: c.Args().Slice(), DryRun: dryRun(c), ClaudeConfig: c.String("claude-config"),
 		AgentLimits:  launch.LimitOptions{Memory: c.String("memory"), Pids: c.Int("pids"), CPUs: d.agentCPUs(c)},
 		BundleLimits: launch.LimitOptions{Memory: c.String("bundle-memory"), Pids: c.Int("bundle-pids"), CPUs: c.String("bundle-cpus")},
@@ -100,7 +102,7 @@ func runLaunch(c *cli.Context, d *deps) error {
 		return err
 	}
 	l := &launch.Launcher{R: d.runner(c), Log: logger(c), Out: d.stdout, TTY: d.tty, Now: d.now,
-		CacheDir: d.cacheDir(), FS: d.fs, Locks: d.bottleLocks(c), Abort: d.abort, Serial: d.serial, CAs: d.cas, Steps: stepsOf(c)}
+		CacheDir: d.cacheDir(), FS: d.fs, Locks: d.bottleLocks(c), Abort: d.abort, Serial: d.serial, CAs: d.cas, Steps: stepsOf(c), Getenv: d.getenv}
 	if o.DryRun {
 		l.FS = launch.NoFS{}
 	}

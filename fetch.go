@@ -55,7 +55,7 @@ func runFetch(c *cli.Context, d *deps) error {
 		return &launch.InputError{Msg: "--timeout must be positive"}
 	}
 	r := d.runner(c)
-	b, err := job.Locate(c.Context, r, name, c.String("backend"), d.smolvmWanted(c))
+	b, err := job.Locate(c.Context, r, name, d.where(c))
 	if err != nil {
 		return err
 	}

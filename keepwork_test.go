@@ -87,7 +87,11 @@ func TestFailedFetchKeepsTheBottle(t *testing.T) {
 		if i := firstRemoval(rec.Calls()); i >= 0 {
 			t.Errorf("%s: removed something after a failed fetch: %s", backend, shell.Join(rec.Calls()[i].Argv))
 		}
-		for _, want := range []string{"was kept", "claude-bottle fetch full", "--discard"} {
+		fetch := "claude-bottle fetch full"
+		if backend == "smolmachines" {
+			fetch = "claude-bottle --backend smolmachines fetch full" // where the bottle is
+		}
+		for _, want := range []string{"was kept", fetch, "--discard"} {
 			if !strings.Contains(errb.String(), want) {
 				t.Errorf("%s: the error lacks %q:\n%s", backend, want, errb)
 			}

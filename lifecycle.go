@@ -11,10 +11,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/cliargs"
 	"github.com/claude-bottle/claude-bottle/display"
 	"github.com/claude-bottle/claude-bottle/job"
+	"github.com/claude-bottle/claude-bottle/kube"
 	"github.com/claude-bottle/claude-bottle/launch"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
@@ -67,7 +67,7 @@ func stopCommand(d *deps) *cli.Command {
 				return err
 			}
 			if !c.Bool("discard") {
-				res, err := launch.KeepWorkBeforeStop(c.Context, d.runner(c), name, c.String("backend"), d.smolvmWanted(c), dryRun(c))
+				res, err := launch.KeepWorkBeforeStop(c.Context, d.runner(c), name, d.where(c), dryRun(c))
 				if err != nil {
 					return err // the bottle stays
 				}
@@ -104,14 +104,11 @@ func logsCommand(d *deps) *cli.Command {
 			}
 			// First the bundle: docker's own "No such container" would
 			// reach stderr twice, in its words.
-			if err := job.LocateBundle(c.Context, d.runner(c), name); err != nil {
+			ref, err := job.LocateBundle(c.Context, d.runner(c), name, d.where(c))
+			if err != nil {
 				return err
 			}
-			argv := []string{"docker", "logs"}
-			if c.Bool("follow") {
-				argv = append(argv, "--follow")
-			}
-			argv = append(argv, bundle.ContainerName(name))
+			argv := ref.LogsArgv(c.Bool("follow"))
 			// The daemons log what the guest sent them: every byte that is
 			// not printable is shown escaped, never sent to the terminal.
 			stdout, stderr := display.NewLineWriter(d.stdout), display.NewLineWriter(d.stderr)
@@ -151,7 +148,16 @@ func doctorCommand(d *deps) *cli.Command {
 
 // bottles acts on existing bottles for ls and stop.
 func (d *deps) bottles(c *cli.Context) *launch.Bottles {
-	return &launch.Bottles{R: d.runner(c), Log: logger(c), Locks: d.bottleLocks(c), Smolvm: d.smolvmWanted(c), Serial: d.serial || dryRun(c)}
+	w := d.where(c)
+	return &launch.Bottles{R: d.runner(c), Log: logger(c), Locks: d.bottleLocks(c), Smolvm: w.Smolvm, Serial: d.serial || dryRun(c),
+		Kube: w.Backend == launch.Kubernetes, Cluster: w.Cluster}
+}
+
+// where is where a command looks for bottles: --backend, smolvm when it is
+// installed, the cluster for kubernetes.
+func (d *deps) where(c *cli.Context) job.Where {
+	return job.Where{Backend: c.String("backend"), Smolvm: d.smolvmWanted(c),
+		Cluster: kube.Cluster{Context: c.String("kube-context"), Prefix: c.String("namespace-prefix")}}
 }
 
 // smolvmWanted: ls and stop also look at smolvm machines when the backend is

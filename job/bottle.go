@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/kube"
 	"github.com/claude-bottle/claude-bottle/provision"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
@@ -18,7 +19,17 @@ import (
 const (
 	Docker       = "docker"
 	Smolmachines = "smolmachines"
+	Kubernetes   = "kubernetes"
 )
+
+// Where is where a command looks for a bottle: the backend the user named
+// (--backend), whether smolvm machines count too (it is installed), and
+// for kubernetes the cluster (--kube-context, --namespace-prefix).
+type Where struct {
+	Backend string
+	Smolvm  bool
+	Cluster kube.Cluster
+}
 
 // Labels a launch puts on the agent's container or machine for the job
 // loop: the host repository it started from (--cwd, absolute) and the
@@ -75,25 +86,78 @@ func (e *UnknownBottleError) Error() string {
 
 func (e *UnknownBottleError) Is(target error) bool { return target == ErrUnknownBottle }
 
-// LocateBundle checks that bottle name has its bundle (logs and the
-// operator's supervise commands run in it): one `docker inspect`, whose
-// labels must be the bottle's bundle's. An answer with no output (the
-// dry-run's) is taken as the bundle.
-func LocateBundle(ctx context.Context, r shell.Runner, name string) error {
-	if err := bundle.ValidateName(name); err != nil {
-		return err
+// BundleRef is a bottle's bundle, found: how to run a command in it and
+// read its log.
+type BundleRef struct {
+	Name    string
+	Backend string
+	// Cluster and Namespace: kubernetes only.
+	Cluster   kube.Cluster
+	Namespace string
+}
+
+// ExecArgv runs argv in the bundle as its root (the operator's commands);
+// stdin attaches claude-bottle's stdin.
+func (b BundleRef) ExecArgv(stdin bool, argv ...string) []string {
+	if b.Backend == Kubernetes {
+		return b.Cluster.Exec(b.Namespace, kube.BundlePod, stdin, false, argv)
 	}
-	labels, err := containerLabels(ctx, r, bundle.ContainerName(name))
+	a := []string{"docker", "exec"}
+	if stdin {
+		a = append(a, "-i")
+	}
+	return append(append(a, bundle.ContainerName(b.Name)), argv...)
+}
+
+// LogsArgv prints the bundle's log (its daemons' output); follow keeps
+// printing.
+func (b BundleRef) LogsArgv(follow bool) []string {
+	var a []string
+	if b.Backend == Kubernetes {
+		a = b.Cluster.Kubectl(b.Namespace, "logs", "--container="+kube.BundleCont)
+	} else {
+		a = []string{"docker", "logs"}
+	}
+	if follow {
+		a = append(a, "--follow")
+	}
+	if b.Backend == Kubernetes {
+		return append(a, "pod/"+kube.BundlePod)
+	}
+	return append(a, bundle.ContainerName(b.Name))
+}
+
+// LocateBundle checks that bottle name has its bundle (logs and the
+// operator's supervise commands run in it): one `docker inspect`, or one
+// `kubectl get pod`, whose labels must be the bottle's bundle's. An answer
+// with no output (the dry-run's) is taken as the bundle.
+func LocateBundle(ctx context.Context, r shell.Runner, name string, w Where) (BundleRef, error) {
+	ref := BundleRef{Name: name, Backend: Docker}
+	if err := bundle.ValidateName(name); err != nil {
+		return ref, err
+	}
+	what := "container " + bundle.ContainerName(name)
+	var labels map[string]string
+	var err error
+	if w.Backend == Kubernetes {
+		ref.Backend, ref.Cluster, ref.Namespace = Kubernetes, w.Cluster, w.Cluster.Namespace(name)
+		what = "pod " + ref.Namespace + "/" + kube.BundlePod
+		var meta podMeta
+		meta, err = getPod(ctx, r, w.Cluster, ref.Namespace, kube.BundlePod)
+		labels = meta.Labels
+	} else {
+		labels, err = containerLabels(ctx, r, bundle.ContainerName(name))
+	}
 	switch {
 	case errors.Is(err, ErrUnknownBottle):
-		return &UnknownBottleError{Name: name}
+		return ref, &UnknownBottleError{Name: name}
 	case err != nil:
-		return fmt.Errorf("find bottle %s: %w", name, err)
+		return ref, fmt.Errorf("find bottle %s: %w", name, err)
 	case labels != nil && (labels[labelName] != name || labels[labelRole] != "bundle"):
-		return fmt.Errorf("find bottle %s: the container %s is not its bundle (labels %s=%q, %s=%q)",
-			name, bundle.ContainerName(name), labelName, labels[labelName], labelRole, labels[labelRole])
+		return ref, fmt.Errorf("find bottle %s: the %s is not its bundle (labels %s=%q, %s=%q)",
+			name, what, labelName, labels[labelName], labelRole, labels[labelRole])
 	}
-	return nil
+	return ref, nil
 }
 
 // ErrNoRepository: the bottle records no host repository and none was given.
@@ -103,8 +167,12 @@ var ErrNoRepository = errors.New("no host repository")
 type Bottle struct {
 	Name    string
 	Backend string
-	// Agent is the container (docker) or machine (smolmachines).
+	// Agent is the container (docker), machine (smolmachines) or Pod
+	// (kubernetes).
 	Agent string
+	// Cluster and Namespace: kubernetes only.
+	Cluster   kube.Cluster
+	Namespace string
 	// Repo and Base are what the launch recorded ("" when it did not).
 	Repo, Base string
 }
@@ -112,6 +180,10 @@ type Bottle struct {
 // execArgv runs argv in the guest as the agent user, with its stdout
 // streamed to the host.
 func (b Bottle) execArgv(argv []string) []string {
+	if b.Backend == Kubernetes {
+		// kubectl exec streams; it has no --user (runuser, as on smolvm).
+		return b.Cluster.Exec(b.Namespace, b.Agent, false, false, append([]string{"runuser", "-u", provision.Agent.Name, "--"}, argv...))
+	}
 	if b.Backend == Smolmachines {
 		a := []string{"smolvm", "machine", "exec", "--name", b.Agent,
 			"--stream", // without it smolvm buffers the output and cuts it at 11 MiB, silently
@@ -123,18 +195,26 @@ func (b Bottle) execArgv(argv []string) []string {
 	return append([]string{"docker", "exec", "-u", provision.Agent.Name, b.Agent}, argv...)
 }
 
-// Locate finds bottle name's agent: on backend first, then on the other
-// (smolvm only when withSmolvm, as for stop). An answer with no output
-// (the dry-run's) is taken as the bottle, with nothing recorded.
-func Locate(ctx context.Context, r shell.Runner, name, backend string, withSmolvm bool) (Bottle, error) {
+// Locate finds bottle name's agent: on kubernetes in its namespace alone;
+// otherwise on the backend first, then on the other (smolvm only when
+// w.Smolvm, as for stop). An answer with no output (the dry-run's) is
+// taken as the bottle, with nothing recorded.
+func Locate(ctx context.Context, r shell.Runner, name string, w Where) (Bottle, error) {
 	if err := bundle.ValidateName(name); err != nil {
 		return Bottle{}, err
 	}
+	if w.Backend == Kubernetes {
+		b, err := locatePod(ctx, r, name, w.Cluster)
+		if errors.Is(err, ErrUnknownBottle) {
+			return Bottle{}, &UnknownBottleError{Name: name}
+		}
+		return b, err
+	}
 	order := []func(context.Context, shell.Runner, string) (Bottle, error){locateContainer}
-	if withSmolvm || backend == Smolmachines {
+	if w.Smolvm || w.Backend == Smolmachines {
 		order = append(order, locateMachine)
 	}
-	if backend == Smolmachines {
+	if w.Backend == Smolmachines {
 		order[0], order[len(order)-1] = order[len(order)-1], order[0]
 	}
 	for _, find := range order {

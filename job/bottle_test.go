@@ -58,7 +58,7 @@ func TestLocate(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := &shell.Recorder{Answer: func(_ int, cmd shell.Cmd) shell.Reply { return c.answers[cmd.String()] }}
-			got, err := Locate(context.Background(), rec, "demo", c.backend, c.withSmolvm)
+			got, err := Locate(context.Background(), rec, "demo", Where{Backend: c.backend, Smolvm: c.withSmolvm})
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("err = %v, want %q", err, c.wantErr)
@@ -77,10 +77,10 @@ func TestLocate(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Locate(context.Background(), &shell.Recorder{}, "a b", Docker, false); err == nil {
+	if _, err := Locate(context.Background(), &shell.Recorder{}, "a b", Where{Backend: Docker}); err == nil {
 		t.Error("a bad name was looked up")
 	}
-	_, err := Locate(context.Background(), &shell.Recorder{Answer: func(int, shell.Cmd) shell.Reply { return noContainer }}, "demo", Docker, false)
+	_, err := Locate(context.Background(), &shell.Recorder{Answer: func(int, shell.Cmd) shell.Reply { return noContainer }}, "demo", Where{Backend: Docker})
 	if !errors.Is(err, ErrUnknownBottle) {
 		t.Errorf("err = %v, want ErrUnknownBottle", err)
 	}
@@ -112,7 +112,7 @@ func TestLocateBundle(t *testing.T) {
 				}
 				return c.reply
 			}}
-			err := LocateBundle(context.Background(), rec, "demo")
+			_, err := LocateBundle(context.Background(), rec, "demo", Where{Backend: Docker})
 			if (err == nil) != (c.wantErr == "") || err != nil && !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("err = %v, want %q", err, c.wantErr)
 			}

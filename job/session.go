@@ -329,6 +329,9 @@ func (e *sessionError) Unwrap() error { return e.err }
 // guest reaches the agent the way a launch does (provision's argv
 // builders): Attach is exec -i -t as the agent user in the workspace.
 func (b Bottle) guest(r shell.Runner) provision.Guest {
+	if b.Backend == Kubernetes {
+		return b.Cluster.Guest(r, b.Namespace)
+	}
 	if b.Backend == Smolmachines {
 		return provision.SmolvmGuest(r, b.Agent)
 	}

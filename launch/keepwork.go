@@ -8,6 +8,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/job"
+	"github.com/claude-bottle/claude-bottle/kube"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -23,14 +24,15 @@ const FetchTimeout = 2 * time.Minute
 // WorkKeptError is a teardown skipped because the guest's work could not
 // be brought home: everything of the bottle is left running.
 type WorkKeptError struct {
-	Bottle, Backend string
-	Err             error
+	Bottle string
+	Where  job.Where
+	Err    error
 }
 
 func (e *WorkKeptError) Error() string {
 	return fmt.Sprintf("bringing the agent's work home failed, so bottle %s was kept: %v; "+
-		"retry with `claude-bottle fetch %s`, then stop it, or drop the work with `%s --discard`",
-		e.Bottle, e.Err, e.Bottle, StopCommand(e.Bottle, e.Backend))
+		"retry with `claude-bottle %sfetch %s`, then stop it, or drop the work with `%s --discard`",
+		e.Bottle, e.Err, GlobalFlags(e.Where), e.Bottle, StopCommand(e.Bottle, e.Where))
 }
 
 func (e *WorkKeptError) Unwrap() error { return e.Err }
@@ -72,9 +74,12 @@ func (s *session) keepWork(ctx context.Context) error {
 		}
 	}()
 	b := job.Bottle{Name: s.p.Bottle, Backend: s.p.Backend, Agent: bundle.AgentName(s.p.Bottle), Repo: s.p.RepoDir}
+	if s.p.Backend == Kubernetes {
+		b.Agent, b.Cluster, b.Namespace = kube.AgentPod, s.p.Cluster, s.p.Cluster.Namespace(s.p.Bottle)
+	}
 	res, err := job.Fetch(fctx, s.R, b, job.Options{Timeout: FetchTimeout, DryRun: s.p.DryRun})
 	if err != nil {
-		return &WorkKeptError{Bottle: s.p.Bottle, Backend: s.p.Backend, Err: err}
+		return &WorkKeptError{Bottle: s.p.Bottle, Where: s.p.where(), Err: err}
 	}
 	s.reportFetch(res)
 	return nil
@@ -96,20 +101,21 @@ func (s *session) reportFetch(res *job.Result) {
 // KeepWorkBeforeStop fetches a bottle's work before `stop` removes it
 // (skipped by --discard): a bottle that records no repository has nothing
 // to bring home; a failed fetch keeps the bottle.
-func KeepWorkBeforeStop(ctx context.Context, r shell.Runner, name, backend string, withSmolvm, dryRun bool) (*job.Result, error) {
-	b, err := job.Locate(ctx, r, name, backend, withSmolvm)
+func KeepWorkBeforeStop(ctx context.Context, r shell.Runner, name string, w job.Where, dryRun bool) (*job.Result, error) {
+	b, err := job.Locate(ctx, r, name, w)
 	if errors.Is(err, job.ErrUnknownBottle) {
 		return nil, nil // no agent: nothing to bring home
 	}
 	if err != nil {
-		return nil, &WorkKeptError{Bottle: name, Backend: backend, Err: err}
+		return nil, &WorkKeptError{Bottle: name, Where: w, Err: err}
 	}
 	if b.Repo == "" {
 		return nil, nil // launched without --cwd (or a dry-run's empty answer): no repository to bring work into
 	}
 	res, err := job.Fetch(ctx, r, b, job.Options{Timeout: FetchTimeout, DryRun: dryRun})
 	if err != nil {
-		return nil, &WorkKeptError{Bottle: name, Backend: b.Backend, Err: err}
+		w.Backend = b.Backend
+		return nil, &WorkKeptError{Bottle: name, Where: w, Err: err}
 	}
 	return res, nil
 }

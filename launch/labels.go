@@ -9,6 +9,7 @@ import (
 
 	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/job"
+	"github.com/claude-bottle/claude-bottle/kube"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -41,6 +42,7 @@ const (
 	kindNetwork   = "network"
 	kindContainer = "container"
 	kindMachine   = "machine"
+	kindNamespace = "namespace" // kubernetes: everything of the bottle is in it
 )
 
 // resource is a docker network, docker container or smolvm machine that
@@ -56,6 +58,8 @@ type resource struct {
 	backend string
 	// Containers only, for ls.
 	state, created, ports string
+	// cluster: namespaces only.
+	cluster kube.Cluster
 }
 
 // removeArgv removes the resource by its ID.
@@ -65,6 +69,10 @@ func (r resource) removeArgv() []string {
 		return []string{"docker", "network", "rm", r.id}
 	case kindMachine:
 		return []string{"smolvm", "machine", "delete", "-n", r.id, "-f"} // -f: else it prompts, and does nothing
+	case kindNamespace:
+		return r.cluster.Kubectl("", "delete", "namespace", r.id,
+			"--ignore-not-found", // gone already: nothing to do
+			"--wait=true")        // returns once every object in it is gone
 	}
 	return []string{"docker", "rm", "-f", r.id}
 }
@@ -86,6 +94,9 @@ func derivedName(kind, role, bottle string) string {
 // name agree. Labels alone prove nothing: a container inherits its image's
 // labels, and anyone may set any label.
 func (r resource) ours() bool {
+	if r.kind == kindNamespace {
+		return bundle.ValidateName(r.bottle) == nil && r.name == r.cluster.Namespace(r.bottle)
+	}
 	return bundle.ValidateName(r.bottle) == nil && r.name == derivedName(r.kind, r.role, r.bottle)
 }
 
@@ -189,9 +200,12 @@ func listMachines(ctx context.Context, r shell.Runner) ([]smolMachine, error) {
 // bottleResources are the resources of a bottle in the order they are
 // removed in: machine, agent, bundle, networks (several when docker let
 // concurrent creates share the name).
-func bottleResources(ctx context.Context, r shell.Runner, bottle string, withSmolvm bool) ([]resource, error) {
+func bottleResources(ctx context.Context, r shell.Runner, bottle string, w job.Where) ([]resource, error) {
+	if w.Backend == Kubernetes {
+		return findNamespace(ctx, r, w.Cluster, bottle)
+	}
 	var out []resource
-	if withSmolvm {
+	if w.Smolvm || w.Backend == Smolmachines {
 		ms, err := findMachines(ctx, r, bottle)
 		if err != nil {
 			return nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/job"
 	"github.com/claude-bottle/claude-bottle/provision"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
@@ -47,6 +48,17 @@ type Launcher struct {
 	CAs func(now time.Time, egress bool) (bundle.CAs, error)
 	// Steps shows each step as it runs (nil: nothing).
 	Steps Steps
+	// Getenv reads claude-bottle's environment: on kubernetes, the values
+	// of variables passed by name go into the bottle's Secrets.
+	Getenv func(string) (string, bool)
+}
+
+// getenv is Getenv, or nothing set.
+func (l *Launcher) getenv(name string) (string, bool) {
+	if l.Getenv == nil {
+		return "", false
+	}
+	return l.Getenv(name)
 }
 
 // Steps is what shows a person the launch's steps (package progress).
@@ -124,14 +136,17 @@ func (s *session) step(name string, fn func() error) error {
 func (s *session) create(ctx context.Context, step, what string, res resource, cmd shell.Cmd) error {
 	res.bottle = s.p.Bottle
 	res.name = derivedName(res.kind, res.role, s.p.Bottle)
-	if res.kind == kindMachine || s.p.DryRun {
-		res.id = res.name // smolvm names are unique; a dry-run prints no ID
+	if res.kind == kindNamespace {
+		res.name = res.cluster.Namespace(s.p.Bottle)
+	}
+	if res.kind == kindMachine || res.kind == kindNamespace || s.p.DryRun {
+		res.id = res.name // smolvm's and namespace names are unique; a dry-run prints no ID
 	}
 	u := s.td.push(what, res)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	err := s.step(step, func() error { return s.R.Run(ctx, cmd) })
-	if id := strings.TrimSpace(out.String()); res.kind != kindMachine && dockerID.MatchString(id) {
+	if id := strings.TrimSpace(out.String()); res.kind != kindMachine && res.kind != kindNamespace && dockerID.MatchString(id) {
 		u.res.id = id
 	}
 	if isConflict(err) {
@@ -154,13 +169,13 @@ func (s *session) claim(ctx context.Context) (unlock func(), err error) {
 		return nil, err
 	}
 	err = s.step("check name", func() error {
-		found, err := bottleResources(ctx, s.R, s.p.Bottle, s.p.Backend == Smolmachines)
+		found, err := bottleResources(ctx, s.R, s.p.Bottle, s.p.where())
 		if err != nil {
 			return err
 		}
 		if len(found) > 0 {
 			return &NameTakenError{Bottle: s.p.Bottle, Found: found[0].kind + " " + found[0].name,
-				StopCommand: StopCommand(s.p.Bottle, found[0].backend)}
+				StopCommand: StopCommand(s.p.Bottle, job.Where{Backend: found[0].backend, Cluster: s.p.Cluster})}
 		}
 		return nil
 	})
@@ -299,7 +314,7 @@ func (s *session) cleanup(ctx context.Context) error {
 	}()
 	left, err := s.td.run(tctx)
 	if err != nil {
-		e := &TeardownError{StopCommand: StopCommand(s.p.Bottle, s.p.Backend), Err: err}
+		e := &TeardownError{StopCommand: s.p.stopCommand(), Err: err}
 		for _, u := range left {
 			e.Left = append(e.Left, u.describe())
 		}
@@ -315,6 +330,9 @@ func (s *session) bundleExec(args ...string) []string {
 
 // waitBundle blocks until every daemon of the bundle accepts connections.
 func (s *session) waitBundle(ctx context.Context) error {
+	if s.p.Backend == Kubernetes {
+		return kubeBackend{}.waitBundle(ctx, s)
+	}
 	timeout := fmt.Sprintf("%ds", int(BundleReadyTimeout.Seconds()))
 	return shell.Run(ctx, s.R, s.bundleExec("wait", "--timeout", timeout)...)
 }
@@ -432,8 +450,11 @@ func proxyEnv(proxy string, noProxy []string) []EnvVar {
 // ones keep TSI, where it is the host's. A dry-run does not probe: it shows
 // the tsi plan and says so.
 func (l *Launcher) backendFor(ctx context.Context, p *Plan) (backend, error) {
-	if p.Backend == Docker {
+	switch p.Backend {
+	case Docker:
 		return dockerBackend{}, nil
+	case Kubernetes:
+		return kubeBackend{}, nil
 	}
 	b := smolBackend{net: p.Net}
 	if p.Net != NetAuto {

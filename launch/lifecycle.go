@@ -9,8 +9,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/job"
+	"github.com/claude-bottle/claude-bottle/kube"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -40,6 +40,17 @@ type Bottles struct {
 	Smolvm bool
 	// Serial removes one resource at a time (teardown).
 	Serial bool
+	// Kube: the bottles are the cluster's (--backend kubernetes), and only
+	// those (docker and smolvm need not be there).
+	Kube    bool
+	Cluster kube.Cluster
+}
+
+func (b *Bottles) where() job.Where {
+	if b.Kube {
+		return job.Where{Backend: Kubernetes, Cluster: b.Cluster}
+	}
+	return job.Where{Backend: Docker, Smolvm: b.Smolvm}
 }
 
 // List finds every bottle from its containers, networks and, when any
@@ -47,6 +58,13 @@ type Bottles struct {
 // cannot list its machines, the smolmachines bottles' state is "unknown"
 // and the rest is listed, with one warning.
 func (b *Bottles) List(ctx context.Context) ([]Bottle, error) {
+	if b.Kube {
+		bottles, err := listKube(ctx, b.R, b.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		return b.withAgents(ctx, sorted(bottles)), nil
+	}
 	cs, err := findContainers(ctx, b.R, "")
 	if err != nil {
 		return nil, err
@@ -88,7 +106,7 @@ func (b *Bottles) withAgents(ctx context.Context, bottles []Bottle) []Bottle {
 		if bt.State != "running" {
 			continue
 		}
-		st, err := job.State(ctx, b.R, job.Bottle{Name: bt.Name, Backend: bt.Backend, Agent: bundle.AgentName(bt.Name)})
+		st, err := job.State(ctx, b.R, agentOf(bt, b.Cluster))
 		if err != nil {
 			b.Log.Warnf("bottle %s: %v", bt.Name, err)
 			continue
@@ -142,7 +160,7 @@ func (b *Bottles) Stop(ctx context.Context, name string) ([]string, error) {
 		return nil, fmt.Errorf("stop %s: %w", name, err)
 	}
 	defer unlock()
-	found, err := bottleResources(ctx, b.R, name, b.Smolvm)
+	found, err := bottleResources(ctx, b.R, name, b.where())
 	if err != nil {
 		return nil, fmt.Errorf("stop %s: %w", name, err)
 	}

@@ -3,10 +3,12 @@ package launch
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/kube"
 	"github.com/claude-bottle/claude-bottle/provision"
 )
 
@@ -14,6 +16,7 @@ import (
 const (
 	Docker       = "docker"
 	Smolmachines = "smolmachines"
+	Kubernetes   = "kubernetes"
 )
 
 // smolvm network modes (--smolvm-net).
@@ -46,6 +49,10 @@ type Options struct {
 	BundleImage    string
 	Env            []string // KEY[=VALUE]
 	SmolvmNet      string
+	// Cluster is --kube-context and --namespace-prefix (kubernetes).
+	Cluster kube.Cluster
+	// PullPolicy is --image-pull-policy (kubernetes).
+	PullPolicy string
 
 	// UpstreamPolicies loosen the gate's ref policy: NAME=force[,delete].
 	UpstreamPolicies []string
@@ -81,6 +88,9 @@ type Plan struct {
 	Net         string
 	AgentImage  string
 	BundleImage string
+	// Cluster and PullPolicy: kubernetes only.
+	Cluster    kube.Cluster
+	PullPolicy string
 
 	Bundle BundleSpec
 	// Egress is the credential boundary; nil when it does not run.
@@ -162,10 +172,10 @@ func Prepare(o Options, getenv func(string) (string, bool), suffix string) (*Pla
 	return p, nil
 }
 
-// CheckBackend rejects a backend that is neither docker nor smolmachines.
+// CheckBackend rejects a backend that is not docker, smolmachines or kubernetes.
 func CheckBackend(b string) error {
-	if b != Docker && b != Smolmachines {
-		return badInput("unknown backend %q: want docker or smolmachines", b)
+	if b != Docker && b != Smolmachines && b != Kubernetes {
+		return badInput("unknown backend %q: want docker, smolmachines or kubernetes", b)
 	}
 	return nil
 }
@@ -183,6 +193,15 @@ func (p *Plan) setBackend(o Options) error {
 	if o.AgentImage == "" || o.BundleImage == "" {
 		return badInput("--agent-image and --bundle-image must not be empty")
 	}
+	if o.Backend == Kubernetes {
+		p.Cluster, p.PullPolicy = o.Cluster, o.PullPolicy
+		if p.PullPolicy == "" {
+			p.PullPolicy = DefaultPullPolicy
+		}
+		if !slices.Contains(PullPolicies, p.PullPolicy) {
+			return badInput("unknown --image-pull-policy %q: want %s", o.PullPolicy, strings.Join(PullPolicies, ", "))
+		}
+	}
 	var err error
 	if p.AgentLimits, err = parseLimits("", o.AgentLimits); err != nil {
 		return err
@@ -194,7 +213,7 @@ func (p *Plan) setBackend(o Options) error {
 func (p *Plan) setName(o Options, suffix string) error {
 	if o.Name != "" {
 		p.Bottle = o.Name
-		return ValidateName(o.Name)
+		return p.checkName()
 	}
 	base := "bottle"
 	if o.Cwd != "" {
@@ -208,7 +227,20 @@ func (p *Plan) setName(o Options, suffix string) error {
 		base = strings.TrimRight(base[:MaxNameLen-len(suffix)-1], "-_")
 	}
 	p.Bottle = base + "-" + suffix
-	return ValidateName(p.Bottle)
+	return p.checkName()
+}
+
+// checkName: every backend's rule, and on kubernetes the namespace's.
+func (p *Plan) checkName() error {
+	if err := ValidateName(p.Bottle); err != nil {
+		return err
+	}
+	if p.Backend == Kubernetes {
+		if err := p.Cluster.Check(p.Bottle); err != nil {
+			return badInput("invalid bottle name for --backend kubernetes: %v", err)
+		}
+	}
+	return nil
 }
 
 // sanitizeName turns a directory name into a bottle name prefix.
@@ -359,8 +391,8 @@ func (p *Plan) setBundle(o Options) error {
 	b.Spec = bundle.Spec{Bottle: p.Bottle, Daemons: []string{bundle.Pipelock},
 		AllowHosts: p.allowHosts(append(append([]string(nil), o.AllowHosts...), private...)),
 		Listen:     bundle.ListenBottleNetwork, Trust: trust}
-	if p.Backend == Smolmachines {
-		b.Spec.Listen = bundle.ListenAll // the published ports reach the bundle's one network
+	if p.Backend == Smolmachines || p.Backend == Kubernetes {
+		b.Spec.Listen = bundle.ListenAll // the published ports (the Service) reach the bundle's one network
 	}
 	if p.Egress != nil {
 		p.Egress.configure(&b.Spec) // its port is never published

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/claude-bottle/claude-bottle/job"
+	"github.com/claude-bottle/claude-bottle/kube"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -172,12 +174,35 @@ func (e *TeardownError) Error() string {
 func (e *TeardownError) Unwrap() error { return e.Err }
 
 // StopCommand is the command that removes a bottle.
-func StopCommand(bottle, backend string) string {
-	if backend == Smolmachines {
-		return "claude-bottle --backend smolmachines stop " + bottle
-	}
-	return "claude-bottle stop " + bottle
+func StopCommand(bottle string, w job.Where) string {
+	return "claude-bottle " + GlobalFlags(w) + "stop " + bottle
 }
+
+// GlobalFlags are the flags that make a later command look where the
+// bottle is ("" on docker), each followed by a space.
+func GlobalFlags(w job.Where) string {
+	switch w.Backend {
+	case Smolmachines:
+		return "--backend smolmachines "
+	case Kubernetes:
+		f := "--backend kubernetes "
+		if w.Cluster.Context != "" {
+			f += "--kube-context " + shell.Quote(w.Cluster.Context) + " "
+		}
+		if w.Cluster.Prefix != kube.DefaultPrefix {
+			f += "--namespace-prefix " + shell.Quote(w.Cluster.Prefix) + " "
+		}
+		return f
+	}
+	return ""
+}
+
+// where is where the plan's bottle is.
+func (p *Plan) where() job.Where {
+	return job.Where{Backend: p.Backend, Smolvm: p.Backend == Smolmachines, Cluster: p.Cluster}
+}
+
+func (p *Plan) stopCommand() string { return StopCommand(p.Bottle, p.where()) }
 
 // isConflict classifies "that name is taken" answers of docker and smolvm:
 // the resource belongs to someone else and must not be removed.

@@ -94,3 +94,21 @@ func ioFlags(stdin, tty bool) []string {
 	}
 	return f
 }
+
+// ExecGuest is a guest reached through one exec argv builder (kubectl exec
+// for a Pod: exec(stdin, tty, argv) runs argv as the container's user,
+// root). kubectl exec has neither --user nor --workdir: agent-user steps
+// run through `runuser -u node --` and `env --chdir` (coreutils), as on
+// smolvm; files travel as one tar stream over exec -i.
+func ExecGuest(r shell.Runner, exec func(stdin, tty bool, argv []string) []string) Guest {
+	return cmdGuest{
+		r:      r,
+		copyIn: exec(true, false, []string{"tar", "--extract", "--file=-", "--directory=/", "--preserve-permissions", "--same-owner", "--numeric-owner"}),
+		exec: func(as User, stdin, tty bool, argv []string) []string {
+			if as == Root {
+				return exec(stdin, tty, argv)
+			}
+			return exec(stdin, tty, append([]string{"runuser", "-u", as.Name, "--", "env", "--chdir=" + Workspace}, argv...))
+		},
+	}
+}

@@ -17,7 +17,8 @@ import (
 // HostCommand is `claude-bottle supervise` on the host: each verb runs
 // exactly one `docker exec` of the in-bundle operator command (SidecarCommand)
 // in the bottle's bundle, through the runner, with its output streamed.
-func HostCommand(runner func(*cli.Context) shell.Runner) *cli.Command {
+func HostCommand(runner func(*cli.Context) shell.Runner, where func(*cli.Context) job.Where) *cli.Command {
+	h := host{runner: runner, where: where}
 	note := &cli.StringFlag{Name: "note", Usage: "note for the agent (TEXT)"}
 	return &cli.Command{
 		Name:  bundle.Supervise,
@@ -30,39 +31,41 @@ func HostCommand(runner func(*cli.Context) shell.Runner) *cli.Command {
 					&cli.BoolFlag{Name: "all", Usage: "print the whole audit log"},
 					&cli.BoolFlag{Name: "json", Usage: "one JSON object per line"},
 				},
-				Action: func(c *cli.Context) error { return hostLs(c, runner) },
+				Action: func(c *cli.Context) error { return h.ls(c) },
 			},
 			{
 				Name: "approve", Usage: "approve a request (an egress host is allowed at once)",
 				ArgsUsage: "NAME ID", Flags: []cli.Flag{note},
-				Action: func(c *cli.Context) error { return hostDecide(c, runner, "approve") },
+				Action: func(c *cli.Context) error { return h.decide(c, "approve") },
 			},
 			{
 				Name: "deny", Usage: "deny a request",
 				ArgsUsage: "NAME ID", Flags: []cli.Flag{note},
-				Action: func(c *cli.Context) error { return hostDecide(c, runner, "deny") },
+				Action: func(c *cli.Context) error { return h.decide(c, "deny") },
 			},
 			{
 				Name: "watch", Usage: "print requests as they arrive, until interrupted",
 				ArgsUsage: "NAME",
-				Action:    func(c *cli.Context) error { return hostWatch(c, runner) },
+				Action:    func(c *cli.Context) error { return h.watch(c) },
 			},
 		},
 	}
 }
 
-// OperatorArgv is the docker command that runs an in-bundle operator verb in
-// the bottle's bundle; interactive adds -i (stdin attached).
-func OperatorArgv(bottle string, interactive bool, verb ...string) []string {
-	argv := []string{"docker", "exec"}
-	if interactive {
-		argv = append(argv, "-i") // watch: stdin EOF tells the bundle side the host went away
-	}
-	argv = append(argv, bundle.ContainerName(bottle), bundle.Binary, "sidecar", bundle.Supervise)
-	return append(argv, verb...)
+// host runs the operator's verbs from the host.
+type host struct {
+	runner func(*cli.Context) shell.Runner
+	where  func(*cli.Context) job.Where
 }
 
-func hostLs(c *cli.Context, runner func(*cli.Context) shell.Runner) error {
+// OperatorArgv runs an in-bundle operator verb in the bottle's bundle
+// (docker exec or kubectl exec); interactive attaches stdin.
+func OperatorArgv(b job.BundleRef, interactive bool, verb ...string) []string {
+	// watch: stdin EOF tells the bundle side the host went away
+	return b.ExecArgv(interactive, append([]string{bundle.Binary, "sidecar", bundle.Supervise}, verb...)...)
+}
+
+func (h host) ls(c *cli.Context) error {
 	pos, err := cliargs.Positional(c, "NAME")
 	if err != nil {
 		return err
@@ -77,10 +80,10 @@ func hostLs(c *cli.Context, runner func(*cli.Context) shell.Runner) error {
 	if c.Bool("json") {
 		verb = append(verb, "--json")
 	}
-	return runOperator(c, runner, pos[0], shell.Cmd{Argv: OperatorArgv(pos[0], false, verb...)})
+	return h.run(c, pos[0], verb)
 }
 
-func hostDecide(c *cli.Context, runner func(*cli.Context) shell.Runner, verb string) error {
+func (h host) decide(c *cli.Context, verb string) error {
 	pos, err := cliargs.Positional(c, "NAME", "ID")
 	if err != nil {
 		return err
@@ -96,10 +99,10 @@ func hostDecide(c *cli.Context, runner func(*cli.Context) shell.Runner, verb str
 		args = append(args, "--note="+c.String("note")) // one argv word, even if the note starts with "-"
 	}
 	args = append(args, pos[1])
-	return runOperator(c, runner, pos[0], shell.Cmd{Argv: OperatorArgv(pos[0], false, args...)})
+	return h.run(c, pos[0], args)
 }
 
-func hostWatch(c *cli.Context, runner func(*cli.Context) shell.Runner) error {
+func (h host) watch(c *cli.Context) error {
 	pos, err := cliargs.Positional(c, "NAME")
 	if err != nil {
 		return err
@@ -107,33 +110,35 @@ func hostWatch(c *cli.Context, runner func(*cli.Context) shell.Runner) error {
 	if err := checkName(c, pos[0]); err != nil {
 		return err
 	}
-	if err := job.LocateBundle(c.Context, runner(c), pos[0]); err != nil {
+	ref, err := job.LocateBundle(c.Context, h.runner(c), pos[0], h.where(c))
+	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := shell.Cmd{
-		Argv:   OperatorArgv(pos[0], true, "watch", "--exit-on-eof"),
+		Argv:   OperatorArgv(ref, true, "watch", "--exit-on-eof"),
 		Stdin:  c.App.Reader,
 		Stdout: c.App.Writer,
 		Stderr: c.App.ErrWriter,
 	}
-	err = runner(c).Run(ctx, cmd)
+	err = h.runner(c).Run(ctx, cmd)
 	if ctx.Err() != nil && c.Context.Err() == nil {
 		return nil // interrupted: the normal way to stop watching
 	}
 	return operatorError(err)
 }
 
-// runOperator runs one operator command in bottle's bundle with its output
+// run runs one operator command in bottle's bundle with its output
 // streamed through, once the bundle is found (job.LocateBundle): docker's
 // own "No such container" would reach stderr in its words.
-func runOperator(c *cli.Context, runner func(*cli.Context) shell.Runner, bottle string, cmd shell.Cmd) error {
-	if err := job.LocateBundle(c.Context, runner(c), bottle); err != nil {
+func (h host) run(c *cli.Context, bottle string, verb []string) error {
+	ref, err := job.LocateBundle(c.Context, h.runner(c), bottle, h.where(c))
+	if err != nil {
 		return err
 	}
-	cmd.Stdout, cmd.Stderr = c.App.Writer, c.App.ErrWriter
-	return operatorError(runner(c).Run(c.Context, cmd))
+	cmd := shell.Cmd{Argv: OperatorArgv(ref, false, verb...), Stdout: c.App.Writer, Stderr: c.App.ErrWriter}
+	return operatorError(h.runner(c).Run(c.Context, cmd))
 }
 
 // operatorError passes a failed operator command's exit status through; its

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/claude-bottle/claude-bottle/job"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -17,7 +18,7 @@ func runHost(t *testing.T, rec *shell.Recorder, args ...string) (string, int) {
 	var out, errOut bytes.Buffer
 	app := &cli.App{
 		Name:           "claude-bottle",
-		Commands:       []*cli.Command{HostCommand(func(*cli.Context) shell.Runner { return rec })},
+		Commands:       []*cli.Command{HostCommand(func(*cli.Context) shell.Runner { return rec }, func(*cli.Context) job.Where { return job.Where{Backend: job.Docker} })},
 		Reader:         strings.NewReader(""),
 		Writer:         &out,
 		ErrWriter:      &errOut,
