@@ -134,7 +134,7 @@ func doctorCommand(d *deps) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			env := launch.DoctorEnv{Backend: c.String("backend"), AgentImage: c.String("agent-image"),
-				BundleImage: c.String("bundle-image"), KVM: d.kvm, Getenv: d.getenv}
+				BundleImage: c.String("bundle-image"), KVM: d.kvm, Getenv: d.getenv, Cluster: d.where(c).Cluster}
 			if runtime.GOOS != "linux" {
 				env.KVM = nil
 			}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/claude-bottle/claude-bottle/kube"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -36,10 +37,15 @@ type DoctorEnv struct {
 	// Getenv reads claude-bottle's environment (the model credential
 	// egress will use); nil skips that check.
 	Getenv func(string) (string, bool)
+	// Cluster is kubectl's context and the namespace prefix (kubernetes).
+	Cluster kube.Cluster
 }
 
 // Doctor runs the checks and returns them in order.
 func Doctor(ctx context.Context, r shell.Runner, env DoctorEnv) []Check {
+	if env.Backend == Kubernetes {
+		return kubeDoctor(ctx, r, env)
+	}
 	smol := env.Backend == Smolmachines
 	var checks []Check
 	add := func(c Check) { checks = append(checks, c) }
