@@ -55,6 +55,7 @@ func (kubeBackend) ns(p *Plan) string { return p.Cluster.Namespace(p.Bottle) }
 // is waited for last, by waitBundle).
 func (b kubeBackend) start(ctx context.Context, s *session) (provision.Guest, error) {
 	p, c, ns := s.p, s.p.Cluster, b.ns(s.p)
+	dockerBackend{}.discover(p) // the daemons' names (the agent's /etc/hosts), before bottle() reads guestEnv's proxy URL
 	spec, err := b.bottle(s)
 	if err != nil {
 		return nil, err
@@ -75,7 +76,6 @@ func (b kubeBackend) start(ctx context.Context, s *session) (provision.Guest, er
 	if err := s.step("discover service", func() error { ip, err = b.serviceIP(ctx, s); return err }); err != nil {
 		return nil, err
 	}
-	dockerBackend{}.discover(p) // the daemons' names, in the agent's /etc/hosts
 	agent := spec.AgentObjects(ip)
 	if err := s.step("create agent", func() error {
 		return s.R.Run(ctx, shell.Cmd{Argv: c.Kubectl(ns, "create", "--filename=-", "--output=name"), Stdin: bytes.NewReader(agent.JSON()),
