@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/shlex"
 	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/claude-bottle/claude-bottle/shell"
 )
 
 // secretValue is what the scripts and in-process tests set as
@@ -659,5 +664,455 @@ func TestEgressInvariantCatches(t *testing.T) {
 		if checkEgress(&c, "test", good); len(c) > 0 {
 			t.Errorf("a good transcript is refused (%v): %s", c, good)
 		}
+	}
+}
+
+// The kubernetes backend's rules (checkKube), over the manifests each
+// `kubectl create --filename=-` reads: in a transcript the List its note
+// shows (Secrets redacted), in an in-process launch the List itself.
+//   - no agent Pod is created unless a NetworkPolicy that selects it (its
+//     matchLabels a subset of the Pod's labels) and isolates it both ways
+//     was created before it: in an earlier create, or earlier in the same;
+//   - the agent Pod has automountServiceAccountToken false and no
+//     serviceAccountToken volume; no Secret is mounted into it (no secret
+//     volume, projected or not, no envFrom);
+//   - egress's port 8080 is in no Service, container port or policy;
+//   - no secret value in any manifest: a Pod's variable of a secret's
+//     name comes from a Secret (valueFrom), and a note shows no Secret's
+//     value (only "<N bytes, never shown>" or the files' listing).
+
+// kubeObj is what the rules read of an object.
+type kubeObj struct {
+	Kind     string `json:"kind"`
+	Metadata struct {
+		Name      string            `json:"name"`
+		Namespace string            `json:"namespace"`
+		Labels    map[string]string `json:"labels"`
+	} `json:"metadata"`
+	Data map[string]json.RawMessage `json:"data"`
+	Spec struct {
+		// Pod.
+		AutomountServiceAccountToken *bool `json:"automountServiceAccountToken"`
+		Volumes                      []struct {
+			Name      string          `json:"name"`
+			Secret    json.RawMessage `json:"secret"`
+			Projected *struct {
+				Sources []struct {
+					Secret              json.RawMessage `json:"secret"`
+					ServiceAccountToken json.RawMessage `json:"serviceAccountToken"`
+				} `json:"sources"`
+			} `json:"projected"`
+		} `json:"volumes"`
+		Containers []struct {
+			Ports []struct {
+				ContainerPort int `json:"containerPort"`
+			} `json:"ports"`
+			Env []struct {
+				Name      string          `json:"name"`
+				Value     string          `json:"value"`
+				ValueFrom json.RawMessage `json:"valueFrom"`
+			} `json:"env"`
+			EnvFrom []struct {
+				SecretRef json.RawMessage `json:"secretRef"`
+			} `json:"envFrom"`
+		} `json:"containers"`
+		// NetworkPolicy.
+		PodSelector *struct {
+			MatchLabels map[string]string `json:"matchLabels"`
+		} `json:"podSelector"`
+		PolicyTypes []string   `json:"policyTypes"`
+		Ingress     []kubeRule `json:"ingress"`
+		Egress      []kubeRule `json:"egress"`
+		// Service.
+		Ports []struct {
+			Port       int             `json:"port"`
+			TargetPort json.RawMessage `json:"targetPort"`
+		} `json:"ports"`
+	} `json:"spec"`
+}
+
+type kubeRule struct {
+	Ports []struct {
+		Port json.RawMessage `json:"port"`
+	} `json:"ports"`
+}
+
+// egressPort is egress's port: on the bundle's loopback only.
+const egressPort = 8080
+
+// kubeCreates are the Lists of a transcript's kubectl creates: the JSON of
+// the note lines before each (from "# {" to "# }").
+func kubeCreates(text string) [][]byte {
+	var lists [][]byte
+	var note []string
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "#") {
+			note = append(note, line)
+			continue
+		}
+		if strings.HasPrefix(line, "kubectl ") && strings.Contains(line, " create --filename=-") {
+			var js []string
+			in := false
+			for _, n := range note {
+				switch {
+				case n == "# {":
+					in = true
+				case !in:
+					continue
+				}
+				js = append(js, strings.TrimPrefix(strings.TrimPrefix(n, "#"), " "))
+				if n == "# }" {
+					break
+				}
+			}
+			if len(js) > 0 { // a stand-in's log shows no manifest: checkKubeLog
+				lists = append(lists, []byte(strings.Join(js, "\n")))
+			}
+		}
+		if !strings.HasPrefix(line, " ") {
+			note = nil
+		}
+	}
+	return lists
+}
+
+// checkKube applies the rules to the Lists of one launch, in order;
+// redacted: the Lists are notes (a Secret's values must not be there).
+func checkKube(t errorer, where string, lists [][]byte, redacted bool) {
+	type policy struct {
+		ns     string
+		labels map[string]string
+	}
+	var policies []policy
+	for n, raw := range lists {
+		at := func(format string, a ...any) {
+			t.Errorf("%s: create %d: "+format, append([]any{where, n + 1}, a...)...)
+		}
+		var list struct {
+			Items []kubeObj `json:"items"`
+		}
+		if err := json.Unmarshal(raw, &list); err != nil {
+			at("not a List: %v\n%s", err, raw)
+			continue
+		}
+		for _, o := range list.Items {
+			id := o.Kind + " " + o.Metadata.Name
+			switch o.Kind {
+			case "NetworkPolicy":
+				if o.Spec.PodSelector != nil && slices.Contains(o.Spec.PolicyTypes, "Ingress") && slices.Contains(o.Spec.PolicyTypes, "Egress") {
+					policies = append(policies, policy{o.Metadata.Namespace, o.Spec.PodSelector.MatchLabels})
+				}
+				for _, r := range append(append([]kubeRule(nil), o.Spec.Ingress...), o.Spec.Egress...) {
+					for _, p := range r.Ports {
+						if string(p.Port) == strconv.Itoa(egressPort) {
+							at("%s opens egress's port %d", id, egressPort)
+						}
+					}
+				}
+			case "Service":
+				for _, p := range o.Spec.Ports {
+					if p.Port == egressPort || string(p.TargetPort) == strconv.Itoa(egressPort) {
+						at("%s exposes egress's port %d", id, egressPort)
+					}
+				}
+			case "Secret":
+				if !redacted {
+					continue
+				}
+				for k, v := range o.Data {
+					var s string
+					if json.Unmarshal(v, &s) == nil && !regexp.MustCompile(`^<\d+ bytes, never shown>$`).MatchString(s) {
+						at("%s shows the value of %s", id, k)
+					}
+				}
+			case "Pod":
+				for _, c := range o.Spec.Containers {
+					for _, p := range c.Ports {
+						if p.ContainerPort == egressPort {
+							at("%s has egress's port %d", id, egressPort)
+						}
+					}
+					for _, e := range c.Env {
+						if isSecretName(e.Name) && (e.Value != "" || e.ValueFrom == nil) {
+							at("%s has %s by value, not from a Secret", id, e.Name)
+						}
+					}
+				}
+				if o.Metadata.Labels[launchLabelRole] != "agent" {
+					continue
+				}
+				isolated := false
+				for _, p := range policies {
+					if p.ns == o.Metadata.Namespace && len(p.labels) > 0 && subset(p.labels, o.Metadata.Labels) {
+						isolated = true
+					}
+				}
+				if !isolated {
+					at("the agent %s is created before a NetworkPolicy that isolates it", id)
+				}
+				if a := o.Spec.AutomountServiceAccountToken; a == nil || *a {
+					at("the agent %s mounts a service account token (automountServiceAccountToken not false)", id)
+				}
+				for _, v := range o.Spec.Volumes {
+					if v.Secret != nil {
+						at("the agent %s mounts the Secret volume %s", id, v.Name)
+					}
+					if v.Projected != nil {
+						for _, s := range v.Projected.Sources {
+							if s.Secret != nil || s.ServiceAccountToken != nil {
+								at("the agent %s mounts a Secret or token through the projected volume %s", id, v.Name)
+							}
+						}
+					}
+				}
+				for _, c := range o.Spec.Containers {
+					for _, e := range c.EnvFrom {
+						if e.SecretRef != nil {
+							at("the agent %s takes a whole Secret as its environment (envFrom)", id)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// checkKubeLog applies the rules to what the kubectl stand-in logs of each
+// created object (calls.log): the agent's Pod after the agent's policy in
+// its namespace, no variable of a secret's name by value, 8080 in no
+// Service.
+func checkKubeLog(t errorer, where, text string) {
+	policy := false
+	for n, line := range strings.Split(text, "\n") {
+		at := func(format string, a ...any) {
+			t.Errorf("%s line %d: "+format+"\n%s", append([]any{where, n + 1}, append(a, line)...)...)
+		}
+		switch {
+		case strings.HasPrefix(line, "  created namespace/"):
+			policy = false
+		case line == "  created networkpolicy.networking.k8s.io/agent":
+			policy = true
+		case line == "  created pod/agent" && !policy:
+			at("the agent's Pod before its NetworkPolicy")
+		case strings.HasPrefix(line, "    env "):
+			if k, _, byValue := strings.Cut(strings.TrimPrefix(line, "    env "), "="); byValue && isSecretName(k) {
+				at("%s by value, not from a Secret", k)
+			}
+		case strings.HasPrefix(line, "    clusterIP ") && slices.Contains(strings.Fields(line), strconv.Itoa(egressPort)):
+			at("egress's port on the Service")
+		}
+	}
+}
+
+// launchLabelRole is launch.LabelRole.
+const launchLabelRole = "claude-bottle.role"
+
+func subset(sub, of map[string]string) bool {
+	for k, v := range sub {
+		if of[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestKubeInvariants: the rules hold for every golden's kubernetes
+// transcript (their notes) and for the manifests a full launch with egress
+// really sends (kubectl's stdin, Secrets' values and all); there the
+// secret value is in a Secret's data alone, never in an argv, a note, a
+// Pod's manifest or the log.
+func TestKubeInvariants(t *testing.T) {
+	files, err := filepath.Glob("testscripts/kubernetes/*.txtar")
+	must(t, err)
+	checked, logs := 0, 0
+	for _, f := range files {
+		ar, err := txtar.ParseFile(f)
+		must(t, err)
+		for _, af := range ar.Files {
+			if !strings.HasPrefix(af.Name, "want.") {
+				continue
+			}
+			if lists := kubeCreates(string(af.Data)); len(lists) > 0 {
+				checkKube(t, f+":"+af.Name, lists, true)
+				checked++
+			}
+			if strings.Contains(string(af.Data), "  created pod/agent") {
+				checkKubeLog(t, f+":"+af.Name, string(af.Data))
+				logs++
+			}
+		}
+	}
+	if checked < 2 || logs < 2 {
+		t.Fatalf("only %d kubernetes dry-run transcripts and %d stand-in logs found", checked, logs)
+	}
+	lists, rec, errb := kubeLaunchLists(t)
+	checkKube(t, "launch", lists, false)
+	checkKube(t, "launch's notes", kubeCreates(rec.Transcript()), true)
+	if strings.Contains(rec.Transcript(), secretValue) || strings.Contains(errb, secretValue) {
+		t.Errorf("the secret value is in an argv, a note or the log")
+	}
+	inSecret := false
+	for _, raw := range lists {
+		var list struct {
+			Items []struct {
+				Kind string            `json:"kind"`
+				Data map[string][]byte `json:"data"`
+			} `json:"items"`
+		}
+		must(t, json.Unmarshal(raw, &list))
+		for _, o := range list.Items {
+			for _, v := range o.Data {
+				inSecret = inSecret || (o.Kind == "Secret" && strings.Contains(string(v), secretValue))
+			}
+		}
+		if strings.Contains(string(raw), secretValue) {
+			t.Errorf("the secret value is in a manifest as it is, not a Secret's (base64) data:\n%s", raw)
+		}
+	}
+	if !inSecret {
+		t.Errorf("the credential is in no Secret: the launch cannot have sent it")
+	}
+}
+
+// kubeLaunchLists runs the full launch on kubernetes (egress on: the
+// scripts' API key) and returns what each kubectl create read.
+func kubeLaunchLists(t *testing.T) ([][]byte, *shell.Recorder, string) {
+	t.Helper()
+	dir := t.TempDir()
+	rec := &shell.Recorder{}
+	rec.Answer = func(i int, c shell.Cmd) shell.Reply { return kubeStandIn(dir, rec, i, c) }
+	d, _, errb := testDeps(rec)
+	if code := run(context.Background(), fullLaunch(t, "kubernetes"), d); code != 0 {
+		t.Fatalf("full launch: exit %d: %s", code, errb)
+	}
+	var lists [][]byte
+	for _, c := range rec.Calls() {
+		if c.Argv[0] == "kubectl" && slices.Contains(c.Argv, "create") {
+			lists = append(lists, c.Stdin)
+		}
+	}
+	if len(lists) != 3 {
+		t.Fatalf("%d kubectl creates, want 3 (namespace, bundle, agent)", len(lists))
+	}
+	return lists, rec, errb.String()
+}
+
+// TestKubeInvariantsCatch: each rule fails on a manifest broken for it.
+func TestKubeInvariantsCatch(t *testing.T) {
+	good, _, _ := kubeLaunchLists(t)
+	var c collect
+	if checkKube(&c, "good", good, false); len(c) > 0 {
+		t.Fatalf("the launch's own manifests are refused: %v", c)
+	}
+	// edit decodes the Lists, changes them, encodes them again.
+	edit := func(f func(lists [][]map[string]any)) [][]byte {
+		var lists [][]map[string]any
+		for _, raw := range good {
+			var l struct {
+				Items []map[string]any `json:"items"`
+			}
+			must(t, json.Unmarshal(raw, &l))
+			lists = append(lists, l.Items)
+		}
+		f(lists)
+		var out [][]byte
+		for _, items := range lists {
+			b, err := json.Marshal(map[string]any{"kind": "List", "items": items})
+			must(t, err)
+			out = append(out, b)
+		}
+		return out
+	}
+	find := func(lists [][]map[string]any, kind, name string) (int, int) {
+		for i, items := range lists {
+			for j, o := range items {
+				if o["kind"] == kind && o["metadata"].(map[string]any)["name"] == name {
+					return i, j
+				}
+			}
+		}
+		t.Fatalf("no %s %s in the launch's manifests", kind, name)
+		return 0, 0
+	}
+	get := func(lists [][]map[string]any, kind, name string) map[string]any {
+		i, j := find(lists, kind, name)
+		return lists[i][j]
+	}
+	spec := func(o map[string]any) map[string]any { return o["spec"].(map[string]any) }
+	container := func(o map[string]any) map[string]any { return spec(o)["containers"].([]any)[0].(map[string]any) }
+	broken := map[string][][]byte{
+		"the agent's policy missing": edit(func(l [][]map[string]any) {
+			i, j := find(l, "NetworkPolicy", "agent")
+			l[i] = slices.Delete(l[i], j, j+1)
+		}),
+		"the agent created before its policy, in one create": edit(func(l [][]map[string]any) {
+			i, j := find(l, "NetworkPolicy", "agent")
+			p := l[i][j]
+			l[i] = slices.Delete(l[i], j, j+1)
+			ai, _ := find(l, "Pod", "agent")
+			l[ai] = append(l[ai], p)
+		}),
+		"a policy selecting other pods": edit(func(l [][]map[string]any) {
+			spec(get(l, "NetworkPolicy", "agent"))["podSelector"] = map[string]any{"matchLabels": map[string]any{"claude-bottle.role": "else"}}
+		}),
+		"a policy isolating egress only": edit(func(l [][]map[string]any) {
+			spec(get(l, "NetworkPolicy", "agent"))["policyTypes"] = []any{"Egress"}
+		}),
+		"the token mounted": edit(func(l [][]map[string]any) {
+			spec(get(l, "Pod", "agent"))["automountServiceAccountToken"] = true
+		}),
+		"automount left to the default": edit(func(l [][]map[string]any) {
+			delete(spec(get(l, "Pod", "agent")), "automountServiceAccountToken")
+		}),
+		"a projected token": edit(func(l [][]map[string]any) {
+			spec(get(l, "Pod", "agent"))["volumes"] = []any{map[string]any{"name": "t",
+				"projected": map[string]any{"sources": []any{map[string]any{"serviceAccountToken": map[string]any{"path": "token"}}}}}}
+		}),
+		"a Secret mounted into the agent": edit(func(l [][]map[string]any) {
+			spec(get(l, "Pod", "agent"))["volumes"] = []any{map[string]any{"name": "s", "secret": map[string]any{"secretName": "bundle-files"}}}
+		}),
+		"a Secret as the agent's environment": edit(func(l [][]map[string]any) {
+			container(get(l, "Pod", "agent"))["envFrom"] = []any{map[string]any{"secretRef": map[string]any{"name": "bundle-env"}}}
+		}),
+		"8080 on the Service": edit(func(l [][]map[string]any) {
+			s := spec(get(l, "Service", "bundle"))
+			s["ports"] = append(s["ports"].([]any), map[string]any{"name": "egress", "port": 8080, "targetPort": 8080})
+		}),
+		"8080 in the bundle's policy": edit(func(l [][]map[string]any) {
+			r := spec(get(l, "NetworkPolicy", "bundle"))["ingress"].([]any)[0].(map[string]any)
+			r["ports"] = append(r["ports"].([]any), map[string]any{"protocol": "TCP", "port": 8080})
+		}),
+		"8080 as a container port": edit(func(l [][]map[string]any) {
+			c := container(get(l, "Pod", "bundle"))
+			c["ports"] = append(c["ports"].([]any), map[string]any{"name": "egress", "containerPort": 8080})
+		}),
+		"the credential by value": edit(func(l [][]map[string]any) {
+			c := container(get(l, "Pod", "agent"))
+			c["env"] = append(c["env"].([]any), map[string]any{"name": "ANTHROPIC_API_KEY", "value": "x"})
+		}),
+	}
+	for name, lists := range broken {
+		var c collect
+		if checkKube(&c, name, lists, false); len(c) == 0 {
+			t.Errorf("not caught: %s", name)
+		}
+	}
+	for name, log := range map[string]string{
+		"the agent before its policy":   "  created namespace/n\n  created pod/agent\n  created networkpolicy.networking.k8s.io/agent\n",
+		"a policy of another namespace": "  created namespace/a\n  created networkpolicy.networking.k8s.io/agent\n  created namespace/b\n  created pod/agent\n",
+		"the credential by value":       "  created pod/bundle\n    env CLAUDE_CODE_OAUTH_TOKEN=x\n",
+		"8080 on the Service":           "  created service/bundle\n    clusterIP 10.96.0.10 ports 8888 8080\n",
+	} {
+		var c collect
+		if checkKubeLog(&c, name, log); len(c) == 0 {
+			t.Errorf("not caught in a stand-in's log: %s", name)
+		}
+	}
+	// A note that shows a Secret's value.
+	shown := edit(func(l [][]map[string]any) {
+		get(l, "Secret", "bundle-env")["data"] = map[string]any{"ANTHROPIC_API_KEY": "c2stYW50"}
+	})
+	if checkKube(&c, "shown", shown, true); len(c) == 0 {
+		t.Errorf("not caught: a note showing a Secret's value")
 	}
 }

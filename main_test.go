@@ -14,13 +14,14 @@ import (
 	"github.com/claude-bottle/claude-bottle/internal/fake"
 )
 
-// TestMain registers the CLI and the docker and smolvm stand-ins as
+// TestMain registers the CLI and the docker, smolvm and kubectl stand-ins as
 // programs the scripts run.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"claude-bottle": func() { os.Exit(runProcess(os.Args, goldenDeps())) },
 		"docker":        func() { os.Exit(fake.Run("docker", stdProc())) },
 		"smolvm":        func() { os.Exit(fake.Run("smolvm", stdProc())) },
+		"kubectl":       func() { os.Exit(fake.Run("kubectl", stdProc())) },
 	})
 }
 
@@ -96,3 +97,4 @@ func cmdStaticELF(ts *testscript.TestScript, neg bool, args []string) {
 func TestSmolmachines(t *testing.T) { testscript.Run(t, params("testscripts/smolmachines")) }
 func TestDocker(t *testing.T)       { testscript.Run(t, params("testscripts/docker")) }
 func TestCLI(t *testing.T)          { testscript.Run(t, params("testscripts/cli")) }
+func TestKubernetes(t *testing.T)   { testscript.Run(t, params("testscripts/kubernetes")) }

@@ -1,4 +1,4 @@
-// Package fake holds stand-ins for the docker and smolvm programs, used by
+// Package fake holds stand-ins for the docker, smolvm and kubectl programs, used by
 // the golden tests. They log every call, keep the state of the resources
 // they were asked to create, answer queries from that state, let a script
 // override any answer, and reject what the real programs reject (smolvm's
@@ -47,14 +47,16 @@ type State struct {
 	Networks   map[string]*Network   `json:"networks"`
 	Containers map[string]*Container `json:"containers"`
 	Machines   map[string]*Machine   `json:"machines"`
-	NextPort   int                   `json:"next_port"`
-	Clock      int64                 `json:"clock"`
+	// Kube is kubectl's clusters, by --context ("" for the current one).
+	Kube     map[string]*KubeCluster `json:"kube,omitempty"`
+	NextPort int                     `json:"next_port"`
+	Clock    int64                   `json:"clock"`
 
 	// after runs once the state is saved and the lock released.
 	after func() int
 }
 
-// Run executes a stand-in (prog "docker" or "smolvm") and returns its exit code.
+// Run executes a stand-in (prog "docker", "smolvm" or "kubectl") and returns its exit code.
 func Run(prog string, p *Proc) int {
 	lock, err := os.OpenFile(filepath.Join(p.Dir, "fake.lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
@@ -85,6 +87,8 @@ func Run(prog string, p *Proc) int {
 		code = st.docker(p)
 	case "smolvm":
 		code = st.smolvm(p)
+	case "kubectl":
+		code = st.kubectl(p)
 	default:
 		fmt.Fprintf(p.Stderr, "fake: unknown program %s\n", prog)
 		return 1
@@ -145,6 +149,14 @@ func Leftovers(dir string) (string, error) {
 	}
 	for n := range st.Machines {
 		out = append(out, "machine "+n)
+	}
+	for ctx, cl := range st.Kube {
+		for n := range cl.Namespaces {
+			if ctx != "" {
+				n += " (context " + ctx + ")"
+			}
+			out = append(out, "namespace "+n)
+		}
 	}
 	sort.Strings(out)
 	if len(out) == 0 {
