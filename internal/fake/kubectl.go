@@ -78,7 +78,7 @@ func (st *State) kubectl(p *Proc) int {
 	// Global flags before the verb (claude-bottle's order: kube.Cluster.Kubectl).
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		name, val, hasVal := strings.Cut(args[0], "=")
-		if name != "--context" && name != "--namespace" && name != "-n" {
+		if name != "--context" && name != "--namespace" && name != "-n" { // pflag's message, as cobra prints it
 			return k.fail("error: unknown flag: %s\nSee 'kubectl --help' for usage.", name)
 		}
 		if !hasVal {
@@ -657,7 +657,7 @@ func (k *kubeCall) get(args []string) int {
 	ignore := f.has("--ignore-not-found")
 	if len(rest) == 2 {
 		name := rest[1]
-		if all {
+		if all { // k8s.io/cli-runtime v0.37.2 pkg/resource/builder.go
 			return k.fail("error: a resource cannot be retrieved by name across all namespaces")
 		}
 		if !kind.namespaced {
@@ -783,7 +783,7 @@ func (k *kubeCall) pod(name string) (*KubeObject, int) {
 			return o, 0
 		}
 	}
-	return nil, k.fail("Error from server (NotFound): pods %q not found", name)
+	return nil, k.fail("Error from server (NotFound): pods %q not found", name) // the API's NotFound through StandardErrorMessage
 }
 
 // wait: `wait --for=condition=Ready --timeout=Ns pod/NAME`. The stand-in
@@ -831,7 +831,7 @@ func (k *kubeCall) delete(args []string) int {
 		return k.fail("error: the stand-in wants --wait=true, got %q", w)
 	}
 	name := rest[1]
-	if systemNamespaces[name] {
+	if systemNamespaces[name] { // k8s.io/apiserver v0.37.2 pkg/admission/plugin/namespace/lifecycle/admission.go
 		return k.fail("Error from server (Forbidden): namespaces %q is forbidden: this namespace may not be deleted", name)
 	}
 	if _, ok := k.cl.Namespaces[name]; !ok {
@@ -867,7 +867,7 @@ func (k *kubeCall) exec(args []string) int {
 		return code
 	}
 	argv := args[dash+1:]
-	if len(rest) != 1 {
+	if len(rest) != 1 { // exec.go Validate, as the two below
 		return k.fail("error: pod, type/name or --filename must be specified")
 	}
 	if len(argv) == 0 {
@@ -888,7 +888,7 @@ func (k *kubeCall) exec(args []string) int {
 	if c == "" {
 		return k.fail("error: the stand-in wants --container: claude-bottle names it always")
 	}
-	if !contains(o.Containers, c) {
+	if !contains(o.Containers, c) { // exec.go Run, as the phase below
 		return k.fail("error: container %s is not valid for pod %s out of: %s", c, o.Name, strings.Join(o.Containers, ", "))
 	}
 	if o.Phase != "Running" {
@@ -946,7 +946,7 @@ func (k *kubeCall) logs(args []string) int {
 	if code != 0 {
 		return code
 	}
-	if len(rest) != 1 {
+	if len(rest) != 1 { // k8s.io/kubectl v0.37.2 pkg/cmd/logs/logs.go logsUsageErrStr
 		return k.fail("error: expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or TYPE/NAME is a required argument for the logs command\nSee 'kubectl logs -h' for help and examples")
 	}
 	name, _ := strings.CutPrefix(rest[0], "pod/")
@@ -973,7 +973,8 @@ func (k *kubeCall) auth(args []string) int {
 		return code
 	}
 	if len(rest) != 2 {
-		return k.fail("error: you must specify two arguments: verb resource or a NonResourceURL")
+		// k8s.io/kubectl v0.37.2 pkg/cmd/auth/cani.go Complete.
+		return k.fail("error: you must specify two arguments: verb resource or verb resource/resourceName.\nSee 'kubectl auth can-i -h' for help and examples.")
 	}
 	fmt.Fprintln(k.p.Stdout, "yes")
 	return 0
