@@ -47,7 +47,7 @@ func waitCommand(d *deps) *cli.Command {
 
 // locateAgent reads NAME (flags may follow it) and finds its agent.
 func locateAgent(c *cli.Context, d *deps) (job.Bottle, error) {
-	name, err := nameArg(c)
+	name, err := nameArg(c, d.where(c))
 	if err != nil {
 		return job.Bottle{}, err
 	}
@@ -89,9 +89,9 @@ func runAttach(c *cli.Context, d *deps) error {
 		return nil
 	}
 	if st, err = job.State(c.Context, r, b); err == nil && st.State == job.Exited {
-		log.Infof("the agent of bottle %s exited with status %d (claude-bottle logs %s --agent prints its terminal)", b.Name, st.Code, b.Name)
+		log.Infof("the agent of bottle %s exited with status %d (claude-bottle %slogs %s --agent prints its terminal)", b.Name, st.Code, launch.GlobalFlags(d.where(c)), b.Name)
 	} else {
-		log.Infof("detached: the agent of bottle %s runs on (claude-bottle attach %s joins it again)", b.Name, b.Name)
+		log.Infof("detached: the agent of bottle %s runs on (claude-bottle %sattach %s joins it again)", b.Name, launch.GlobalFlags(d.where(c)), b.Name)
 	}
 	return nil
 }
@@ -169,7 +169,7 @@ func agentLogs(c *cli.Context, d *deps, name string) error {
 
 // nameArg is the command's one argument, NAME, validated; flags may follow
 // it (`logs NAME --agent`).
-func nameArg(c *cli.Context) (string, error) {
+func nameArg(c *cli.Context, w job.Where) (string, error) {
 	pos, err := cliargs.Positional(c, "NAME")
 	if err != nil {
 		return "", err
@@ -177,5 +177,5 @@ func nameArg(c *cli.Context) (string, error) {
 	if c.NArg() > 1 && !strings.HasPrefix(c.Args().Get(1), "-") {
 		return "", cliargs.Usage(c, "unexpected argument %q", c.Args().Get(1))
 	}
-	return pos[0], launch.ValidateName(pos[0])
+	return pos[0], launch.ValidateNameIn(pos[0], w)
 }

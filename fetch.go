@@ -44,7 +44,7 @@ func runFetch(c *cli.Context, d *deps) error {
 		return err
 	}
 	name := pos[0]
-	if err := launch.ValidateName(name); err != nil {
+	if err := launch.ValidateNameIn(name, d.where(c)); err != nil {
 		return err
 	}
 	max, err := job.ParseSize(c.String("max-size"))

@@ -63,7 +63,7 @@ func stopCommand(d *deps) *cli.Command {
 				return err
 			}
 			name := pos[0]
-			if err := launch.ValidateName(name); err != nil {
+			if err := launch.ValidateNameIn(name, d.where(c)); err != nil {
 				return err
 			}
 			if !c.Bool("discard") {
@@ -95,7 +95,7 @@ func logsCommand(d *deps) *cli.Command {
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new lines"},
 			&cli.BoolFlag{Name: "agent", Usage: "print the text of the agent's terminal (a detached launch's session: scrollback and screen)"}},
 		Action: func(c *cli.Context) error {
-			name, err := nameArg(c)
+			name, err := nameArg(c, d.where(c))
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
+	"github.com/claude-bottle/claude-bottle/job"
 	"github.com/claude-bottle/claude-bottle/provision"
 )
 
@@ -26,6 +27,20 @@ const MaxNameLen = bundle.MaxNameLen
 func ValidateName(name string) error {
 	if err := bundle.ValidateName(name); err != nil {
 		return &InputError{Msg: err.Error()}
+	}
+	return nil
+}
+
+// ValidateNameIn also checks, on kubernetes, that the name makes the
+// bottle's namespace name.
+func ValidateNameIn(name string, w job.Where) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if w.Backend == Kubernetes {
+		if err := w.Cluster.Check(name); err != nil {
+			return &InputError{Msg: err.Error()}
+		}
 	}
 	return nil
 }

@@ -71,11 +71,22 @@ func kubeEgress(env DoctorEnv) []Check {
 
 // gitVersion reads key.gitVersion of `kubectl version --output=json`.
 func gitVersion(out, key string) string {
-	var v map[string]struct {
+	type info struct {
 		GitVersion string `json:"gitVersion"`
 	}
-	if json.Unmarshal([]byte(out), &v) != nil || v[key].GitVersion == "" {
+	var v struct { // kubectl's pkg/cmd/version: also kustomizeVersion, a string
+		ClientVersion info `json:"clientVersion"`
+		ServerVersion info `json:"serverVersion"`
+	}
+	if json.Unmarshal([]byte(out), &v) != nil {
 		return "present"
 	}
-	return v[key].GitVersion
+	got := v.ClientVersion.GitVersion
+	if key == "serverVersion" {
+		got = v.ServerVersion.GitVersion
+	}
+	if got == "" {
+		return "present"
+	}
+	return got
 }
