@@ -18,7 +18,7 @@ test:
 
 # Refresh the golden transcripts in testscripts/ (then read the diff).
 update-golden:
-	UPDATE_GOLDEN=1 $(GO) test -run 'TestSmolmachines|TestDocker|TestCLI' .
+	UPDATE_GOLDEN=1 $(GO) test -run 'TestSmolmachines|TestDocker|TestCLI|TestKubernetes' .
 
 # A dry-run launch: needs neither docker nor smolvm.
 demo:
@@ -58,6 +58,35 @@ e2e:
 # The launch-vs-bare-docker benchmark of the end-to-end suite.
 e2e-bench: 
 	$(GO) test -tags e2e -count=1 -run '^$$' -bench . -benchtime 5x ./e2e/
+
+# A real one-node Kubernetes test cluster on this machine (as root; see
+# testcluster/up.sh). k8s-cluster builds the binaries (cached), the test
+# images as `e2e` does, brings the cluster up and imports the images into
+# its containerd; k8s-cluster-down removes it; k8s-smoke brings one up,
+# proves it (pods, the API server from a pod, a NetworkPolicy enforced) and
+# removes it, also when the smoke test fails.
+.PHONY: k8s-cluster k8s-cluster-down k8s-smoke k8s-e2e
+K8S_IMAGES = claude-bottle-test/debian:bookworm claude-bottle-test/bundle:latest \
+	claude-bottle-test/agent:latest claude-bottle-test/tools:latest $(E2E_BUNDLE_IMAGE)
+k8s-cluster:
+	./testcluster/build.sh >/dev/null
+	./testimages/build.sh
+	docker build -q -t claude-bottle-test/tools:latest e2e/tools
+	docker build -q -t $(E2E_BUNDLE_IMAGE) $(if $(E2E_PIPELOCK_IMAGE),--build-arg PIPELOCK=$(E2E_PIPELOCK_IMAGE)) e2e/bundle
+	./testcluster/up.sh >/dev/null
+	./testcluster/import.sh $(K8S_IMAGES)
+	@echo "export KUBECONFIG=$${CLAUDE_BOTTLE_K8S_STATE:-/var/lib/claude-bottle-k8s}/kubeconfig"
+k8s-cluster-down:
+	./testcluster/down.sh
+# The kubernetes end-to-end suite (e2e/kubernetes_test.go) on a test
+# cluster brought up for it and torn down after, also when it fails.
+k8s-e2e: k8s-cluster
+	E2E_KUBECONFIG=$${CLAUDE_BOTTLE_K8S_STATE:-/var/lib/claude-bottle-k8s}/kubeconfig PATH=$$(./testcluster/build.sh):$$PATH \
+		$(GO) test -tags e2e -count=1 -timeout 20m -v -run 'TestKubernetes' ./e2e/; rc=$$?; ./testcluster/down.sh || rc=1; exit $$rc
+k8s-smoke:
+	./testcluster/build.sh >/dev/null
+	./testcluster/up.sh >/dev/null
+	./testcluster/smoke.sh; rc=$$?; ./testcluster/down.sh || rc=1; exit $$rc
 
 fuzz:
 	$(GO) test ./shell -run '^$$' -fuzz FuzzQuoteRoundTrip -fuzztime $(FUZZTIME)

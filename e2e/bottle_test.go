@@ -19,12 +19,53 @@ import (
 type guest struct {
 	t         *testing.T
 	container string // the agent container, or the smolvm stand-in's guest
+	// pod, when set, is the agent's Pod (kubernetes): kubectl exec.
+	pod *kubePod
+}
+
+// kubePod is a Pod of the test cluster.
+type kubePod struct{ kubeconfig, namespace, name string }
+
+// argv runs argv in the guest as user in the workspace; stdin attaches
+// the test's.
+func (g guest) argv(user string, stdin bool, argv ...string) []string {
+	if p := g.pod; p != nil {
+		a := []string{"kubectl", "--kubeconfig", p.kubeconfig, "--namespace", p.namespace, "exec"}
+		if stdin {
+			a = append(a, "-i")
+		}
+		a = append(a, p.name, "--container", p.name, "--", "runuser", "-u", user, "--", "env", "--chdir=/home/node/workspace")
+		return append(a, argv...)
+	}
+	a := []string{"docker", "exec"}
+	if stdin {
+		a = append(a, "-i")
+	}
+	return append(append(a, "-u", user, "-w", "/home/node/workspace", g.container), argv...)
 }
 
 // sh runs a shell script in the guest as user and returns stdout; the error
 // carries stderr.
 func (g guest) sh(user, script string) (string, error) {
-	return try("docker", "exec", "-u", user, "-w", "/home/node/workspace", g.container, "sh", "-c", script)
+	a := g.argv(user, false, "sh", "-c", script)
+	return try(a[0], a[1:]...)
+}
+
+// put copies a host file into the guest (root's, mode 0755).
+func (g guest) put(t *testing.T, src, dst string) {
+	if g.pod == nil {
+		run(t, "docker", "cp", src, g.container+":"+dst)
+		return
+	}
+	f, err := os.Open(src)
+	must(t, err)
+	defer f.Close()
+	a := g.argv("root", true, "sh", "-c", `cat > "$0" && chmod 755 "$0"`, dst)
+	cmd := exec.Command(a[0], a[1:]...)
+	cmd.Stdin = f
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("copy %s into the pod: %v\n%s", src, err, out)
+	}
 }
 
 func (g guest) must(user, script string) string {
@@ -200,12 +241,12 @@ func checkSupervise(t *testing.T, e *bottleEnv, g guest, w *world, name string) 
 		if out, err := g.sh("node", "curl -sS -m 30 -o /dev/null -w '%{http_code}' https://"+w.approvable+":8443/ 2>&1"); err == nil {
 			t.Fatalf("the unapproved server answered: %s", out)
 		}
-		run(t, "docker", "cp", filepath.Join(bins.dir, "mcpcall"), g.container+":/usr/local/bin/mcpcall")
+		g.put(t, filepath.Join(bins.dir, "mcpcall"), "/usr/local/bin/mcpcall")
 		url := superviseURL(t, g)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		call := exec.CommandContext(ctx, "docker", "exec", "-u", "node", g.container, "mcpcall", url,
-			"request_egress", "host="+w.approvable, "reason=e2e needs it")
+		a := g.argv("node", false, "mcpcall", url, "request_egress", "host="+w.approvable, "reason=e2e needs it")
+		call := exec.CommandContext(ctx, a[0], a[1:]...)
 		var out bytes.Buffer
 		call.Stdout, call.Stderr = &out, &out
 		must(t, call.Start())

@@ -53,14 +53,21 @@ type Port struct {
 // SecretEnv is a variable whose value is a Secret's key.
 type SecretEnv struct{ Name, Value string }
 
-// Limits are a container's CPU and memory limits.
+// Limits are a container's CPU and memory limits, and the CPU it asks the
+// scheduler for.
 type Limits struct {
 	MemoryMiB int
 	CPUs      string
+	// RequestCPU is reserved on the node: a limit of 2 CPUs need not find
+	// 2 idle ones (requests default to the limits otherwise). Memory is
+	// requested whole: it cannot be taken back without killing.
+	RequestCPU string
 }
 
 func (l Limits) resources() Resources {
-	return Resources{Limits: map[string]string{"memory": strconv.Itoa(l.MemoryMiB) + "Mi", "cpu": l.CPUs}}
+	mem := strconv.Itoa(l.MemoryMiB) + "Mi"
+	return Resources{Requests: map[string]string{"memory": mem, "cpu": l.RequestCPU},
+		Limits: map[string]string{"memory": mem, "cpu": l.CPUs}}
 }
 
 // Roles (claude-bottle.role) of a bottle's objects.

@@ -103,9 +103,11 @@ type KeyRef struct {
 	Key  string `json:"key"`
 }
 
-// Resources are a container's limits (requests default to them).
+// Resources are a container's requests (what the scheduler reserves) and
+// limits.
 type Resources struct {
-	Limits map[string]string `json:"limits"`
+	Requests map[string]string `json:"requests"`
+	Limits   map[string]string `json:"limits"`
 }
 
 // SecurityContext is a container's.

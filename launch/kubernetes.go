@@ -42,6 +42,13 @@ var (
 	kubeBundleCaps = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"}
 )
 
+// The CPU the Pods ask the scheduler for (their limits are --cpus and
+// --bundle-cpus): an agent mostly waits for the model.
+const (
+	agentRequestCPU  = "250m"
+	bundleRequestCPU = "100m"
+)
+
 // maxBundleFiles bounds the bundle's files: they travel as a Secret, which
 // the API server caps at 1 MiB.
 const maxBundleFiles = 768 << 10
@@ -129,8 +136,8 @@ func (b kubeBackend) bottle(s *session) (kube.Bottle, error) {
 	k := kube.Bottle{Name: p.Bottle, Namespace: b.ns(p), RoleLabel: LabelRole,
 		Labels:     map[string]string{LabelName: p.Bottle, LabelBackend: Kubernetes},
 		AgentImage: p.AgentImage, BundleImage: p.BundleImage, PullPolicy: p.PullPolicy,
-		AgentLimits:  kube.Limits{MemoryMiB: p.AgentLimits.MemoryMiB, CPUs: p.AgentLimits.CPUs},
-		BundleLimits: kube.Limits{MemoryMiB: p.BundleLimits.MemoryMiB, CPUs: p.BundleLimits.CPUs},
+		AgentLimits:  kube.Limits{MemoryMiB: p.AgentLimits.MemoryMiB, CPUs: p.AgentLimits.CPUs, RequestCPU: agentRequestCPU},
+		BundleLimits: kube.Limits{MemoryMiB: p.BundleLimits.MemoryMiB, CPUs: p.BundleLimits.CPUs, RequestCPU: bundleRequestCPU},
 		AgentCaps:    kubeAgentCaps, BundleCaps: kubeBundleCaps,
 		BundleCommand: []string{"/bin/sh", "-c", `tar --extract --file="$0" --directory=/ --preserve-permissions --same-owner --numeric-owner && exec "$@"`,
 			kube.FilesMount + "/" + kube.FilesArchive, bundle.Binary, "sidecar", "run"},
