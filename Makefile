@@ -65,7 +65,7 @@ e2e-bench:
 # its containerd; k8s-cluster-down removes it; k8s-smoke brings one up,
 # proves it (pods, the API server from a pod, a NetworkPolicy enforced) and
 # removes it, also when the smoke test fails.
-.PHONY: k8s-cluster k8s-cluster-down k8s-smoke k8s-e2e
+.PHONY: k8s-cluster k8s-cluster-down k8s-smoke k8s-e2e k8s-e2e-run
 K8S_IMAGES = claude-bottle-test/debian:bookworm claude-bottle-test/bundle:latest \
 	claude-bottle-test/agent:latest claude-bottle-test/tools:latest $(E2E_BUNDLE_IMAGE)
 k8s-cluster:
@@ -79,10 +79,14 @@ k8s-cluster:
 k8s-cluster-down:
 	./testcluster/down.sh
 # The kubernetes end-to-end suite (e2e/kubernetes_test.go) on a test
-# cluster brought up for it and torn down after, also when it fails.
+# cluster brought up for it and torn down after, also when it fails;
+# k8s-e2e-run runs it on the cluster that is up (make k8s-cluster).
+K8S_KUBECONFIG = $${CLAUDE_BOTTLE_K8S_STATE:-/var/lib/claude-bottle-k8s}/kubeconfig
 k8s-e2e: k8s-cluster
-	E2E_KUBECONFIG=$${CLAUDE_BOTTLE_K8S_STATE:-/var/lib/claude-bottle-k8s}/kubeconfig PATH=$$(./testcluster/build.sh):$$PATH \
-		$(GO) test -tags e2e -count=1 -timeout 20m -v -run 'TestKubernetes' ./e2e/; rc=$$?; ./testcluster/down.sh || rc=1; exit $$rc
+	$(MAKE) k8s-e2e-run; rc=$$?; ./testcluster/down.sh || rc=1; exit $$rc
+k8s-e2e-run:
+	E2E_KUBECONFIG=$(K8S_KUBECONFIG) PATH=$$(./testcluster/build.sh):$$PATH \
+		$(GO) test -tags e2e -count=1 -timeout 20m -v -run 'TestKubernetes' ./e2e/
 k8s-smoke:
 	./testcluster/build.sh >/dev/null
 	./testcluster/up.sh >/dev/null
