@@ -40,6 +40,8 @@ func TestKubernetesBottle(t *testing.T) {
 	e, kc := kubeEnv(t)
 	tag := uniq()
 	w := newWorld(t, tag)
+	apiName := "e2e-kapi-" + tag
+	e.env = append(e.env, "ANTHROPIC_BASE_URL="+fakeAPI(t, apiName)) // egress's upstream
 	name := "e2e-k-" + tag
 	ns := "claude-bottle-" + name
 	t.Cleanup(func() {
@@ -72,6 +74,23 @@ func TestKubernetesBottle(t *testing.T) {
 	checkGit(t, g, w)
 	checkSupervise(t, e, g, w, name)
 	checkPolicyEnforced(t, g, w, kc, tag)
+
+	t.Run("the model through egress", func(t *testing.T) {
+		// The credential is in the bundle's Secret; the guest's call with
+		// its bottle token reaches the model API with the real key.
+		out := g.must("node", `curl -sS -N -m 30 -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' `+
+			`-d '{"model":"claude-e2e","stream":true}' "$ANTHROPIC_BASE_URL/v1/messages" -H "x-api-key: $ANTHROPIC_API_KEY" -w '\n%{http_code}'`)
+		if !strings.Contains(out, "event: message_stop") || !strings.HasSuffix(out, "200") {
+			t.Errorf("the guest got:\n%s", out)
+		}
+		calls := apiCalls(t, apiName)
+		if len(calls) != 1 || calls[0].APIKey != realKey || calls[0].Path != "/v1/messages" {
+			t.Errorf("the model API got %+v, want one call with the user's key", calls)
+		}
+		if got := kubectl(t, kc, "--namespace", ns, "get", "pod", "agent", "--output=jsonpath={.spec.containers[0].env}"); strings.Contains(got, realKey) {
+			t.Errorf("the agent Pod's manifest holds the credential")
+		}
+	})
 
 	t.Run("logs", func(t *testing.T) {
 		out := e.mustCB("logs", name)
