@@ -42,35 +42,59 @@ const (
 	labelRole = "claude-bottle.role"
 )
 
+// Record is what a launch records on the agent for fetch: the host
+// repository (absolute) and the commit the guest started from ("" when
+// there is none).
+type Record struct{ Repo, Base string }
+
 // LabelArgs are the --label flags recording repo and base on the agent
 // (docker run and smolvm machine create spell them alike); none for a
 // launch without a repository.
-func LabelArgs(repo, base string) []string {
+func (rec Record) LabelArgs() []string {
 	var a []string
-	if repo != "" {
-		a = append(a, "--label", LabelRepo+"="+repo)
-	}
-	if base != "" {
-		a = append(a, "--label", LabelBase+"="+base)
+	for _, kv := range rec.pairs() {
+		a = append(a, "--label", kv[0]+"="+kv[1])
 	}
 	return a
 }
 
-// RecordArgs are the --label flags of a launch with --cwd dir (absolute in
-// a real run; a dry-run passes it as the user typed it): dir and its HEAD
-// commit (`git rev-parse`, through the runner; none when HEAD has no
-// commit yet, or in a dry-run).
-func RecordArgs(ctx context.Context, r shell.Runner, dir string) ([]string, error) {
-	abs := dir
-	base, err := shell.Output(ctx, r, "git", "-C", abs, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+// Annotations are the same on a Pod (kubernetes): a path is no label value.
+func (rec Record) Annotations() map[string]string {
+	var m map[string]string
+	for _, kv := range rec.pairs() {
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[kv[0]] = kv[1]
+	}
+	return m
+}
+
+func (rec Record) pairs() [][2]string {
+	var out [][2]string
+	if rec.Repo != "" {
+		out = append(out, [2]string{LabelRepo, rec.Repo})
+	}
+	if rec.Base != "" {
+		out = append(out, [2]string{LabelBase, rec.Base})
+	}
+	return out
+}
+
+// RecordHead is the record of a launch with --cwd dir (absolute in a real
+// run; a dry-run passes it as the user typed it): dir and its HEAD commit
+// (`git rev-parse`, through the runner; none when HEAD has no commit yet,
+// or in a dry-run).
+func RecordHead(ctx context.Context, r shell.Runner, dir string) (Record, error) {
+	base, err := shell.Output(ctx, r, "git", "-C", dir, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
 	var se *shell.Error
 	if shell.ExitCode(err) == 1 && errors.As(err, &se) && strings.TrimSpace(se.Stderr) == "" {
 		base, err = "", nil // an unborn HEAD: --quiet fails with status 1 and says nothing
 	}
 	if err != nil {
-		return nil, fmt.Errorf("record the repository's HEAD: %w", err)
+		return Record{}, fmt.Errorf("record the repository's HEAD: %w", err)
 	}
-	return LabelArgs(abs, base), nil
+	return Record{Repo: dir, Base: base}, nil
 }
 
 // ErrUnknownBottle: no agent container or machine has the bottle's name.

@@ -143,10 +143,10 @@ func TestGuestCommand(t *testing.T) {
 }
 
 func TestLabelArgs(t *testing.T) {
-	if got := shell.Join(LabelArgs("/src/my app", oid1)); got != "--label 'claude-bottle.repo=/src/my app' --label claude-bottle.base="+oid1 {
+	if got := shell.Join(Record{"/src/my app", oid1}.LabelArgs()); got != "--label 'claude-bottle.repo=/src/my app' --label claude-bottle.base="+oid1 {
 		t.Errorf("LabelArgs = %s", got)
 	}
-	if got := LabelArgs("", ""); got != nil {
+	if got := (Record{}).LabelArgs(); got != nil {
 		t.Errorf("no repository: %q", got)
 	}
 }
@@ -223,21 +223,21 @@ func TestFormatSize(t *testing.T) {
 
 func TestRecordArgs(t *testing.T) {
 	rec := &shell.Recorder{Answer: func(int, shell.Cmd) shell.Reply { return shell.Reply{Stdout: oid1 + "\n"} }}
-	got, err := RecordArgs(context.Background(), rec, "/src/app")
-	if err != nil || shell.Join(got) != "--label claude-bottle.repo=/src/app --label claude-bottle.base="+oid1 {
+	got, err := RecordHead(context.Background(), rec, "/src/app")
+	if err != nil || shell.Join(got.LabelArgs()) != "--label claude-bottle.repo=/src/app --label claude-bottle.base="+oid1 {
 		t.Errorf("RecordArgs = %q, %v", got, err)
 	}
 	if call := shell.Join(rec.Calls()[0].Argv); call != "git -C /src/app rev-parse --verify --quiet 'HEAD^{commit}'" {
 		t.Errorf("ran %s", call)
 	}
 	unborn := &shell.Recorder{Answer: func(int, shell.Cmd) shell.Reply { return shell.Reply{ExitCode: 1} }}
-	if got, err := RecordArgs(context.Background(), unborn, "/src/app"); err != nil || len(got) != 2 {
+	if got, err := RecordHead(context.Background(), unborn, "/src/app"); err != nil || len(got.LabelArgs()) != 2 {
 		t.Errorf("unborn HEAD: %q, %v", got, err)
 	}
 	broken := &shell.Recorder{Answer: func(int, shell.Cmd) shell.Reply {
 		return shell.Reply{ExitCode: 128, Stderr: "fatal: not a git repository"}
 	}}
-	if _, err := RecordArgs(context.Background(), broken, "/src/app"); err == nil {
+	if _, err := RecordHead(context.Background(), broken, "/src/app"); err == nil {
 		t.Error("a failing git was no error")
 	}
 }

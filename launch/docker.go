@@ -108,7 +108,7 @@ func dockerAgentArgs(s *session, b backend) []string {
 	p := s.p
 	a := []string{"docker", "run", "--detach", "--name", bundle.AgentName(p.Bottle)}
 	a = append(a, p.labelArgs(RoleAgent)...)
-	a = append(a, s.agentLabels...) // the host repository and base commit, for fetch
+	a = append(a, s.record.LabelArgs()...) // the host repository and base commit, for fetch
 	a = append(a, agentHardening()...)
 	a = append(a, p.AgentLimits.dockerArgs()...)
 	a = append(a, "--network", bundle.NetworkName(p.Bottle)) // internal: the bundle is the only way out

@@ -46,12 +46,12 @@ func (s *session) recordRepo(ctx context.Context) error {
 	if r := s.p.Guest.Repo; r != nil && r.Worktree != nil {
 		// The base the working tree was listed against: the commit the
 		// guest starts from, with no command more.
-		s.agentLabels = job.LabelArgs(s.p.RepoDir, r.Worktree.Base)
+		s.record = job.Record{Repo: s.p.RepoDir, Base: r.Worktree.Base}
 		return nil
 	}
 	return s.step("record repository", func() error {
-		labels, err := job.RecordArgs(ctx, s.R, s.p.RepoDir)
-		s.agentLabels = labels
+		var err error
+		s.record, err = job.RecordHead(ctx, s.R, s.p.RepoDir)
 		return err
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 
 	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/kube"
@@ -142,7 +141,7 @@ func (b kubeBackend) bottle(s *session) (kube.Bottle, error) {
 		BundleCommand: []string{"/bin/sh", "-c", `tar --extract --file="$0" --directory=/ --preserve-permissions --same-owner --numeric-owner && exec "$@"`,
 			kube.FilesMount + "/" + kube.FilesArchive, bundle.Binary, "sidecar", "run"},
 		ReadyCommand:     []string{bundle.Binary, "sidecar", "wait", "--timeout", "1s"},
-		AgentAnnotations: annotations(s.agentLabels),
+		AgentAnnotations: s.record.Annotations(),
 	}
 	for _, port := range p.Bundle.PortsToPublish {
 		k.Ports = append(k.Ports, kube.Port{Name: daemonOfPort(port), Port: port})
@@ -186,19 +185,4 @@ func daemonOfPort(port int) string {
 		return bundle.Supervise
 	}
 	return bundle.Pipelock
-}
-
-// annotations turn the recorded --label flags (job.RecordArgs) into the
-// agent Pod's annotations: a path is no label value.
-func annotations(flags []string) map[string]string {
-	if len(flags) == 0 {
-		return nil
-	}
-	out := map[string]string{}
-	for i := 0; i+1 < len(flags); i += 2 {
-		if k, v, ok := strings.Cut(flags[i+1], "="); ok {
-			out[k] = v
-		}
-	}
-	return out
 }

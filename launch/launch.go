@@ -102,8 +102,9 @@ type session struct {
 	// mu guards timing: steps run at once (together).
 	mu     sync.Mutex
 	timing []string
-	// agentLabels record the host repository on the agent (recordRepo).
-	agentLabels []string
+	// record is the host repository and base commit, recorded on the
+	// agent (recordRepo).
+	record job.Record
 	// agentRan is set once the agent started: its guest may hold work.
 	agentRan bool
 }

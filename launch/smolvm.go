@@ -154,7 +154,7 @@ func (b smolBackend) createArgs(s *session, image string) []string {
 	p := s.p
 	a := []string{"smolvm", "machine", "create", "--name", bundle.AgentName(p.Bottle)}
 	a = append(a, p.labelArgs(RoleAgent)...)
-	a = append(a, s.agentLabels...) // the host repository and base commit, for fetch
+	a = append(a, s.record.LabelArgs()...) // the host repository and base commit, for fetch
 	a = append(a, "--image", image)
 	a = append(a, p.AgentLimits.smolvmArgs()...)
 	a = append(a, b.allowArgs()...)
