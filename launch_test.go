@@ -226,6 +226,38 @@ func TestTakenNameCreatesNothing(t *testing.T) {
 	}
 }
 
+// checkFailedLaunch: command k of the launch failed with stderr want. A
+// failing MCP registration is not fatal (it returns false: the launch
+// succeeded, nothing to tear down); anything else exits 1 with nothing on
+// stdout and one error line that quotes the command and want, and no
+// secret value anywhere.
+func checkFailedLaunch(t *testing.T, rec *shell.Recorder, k, code int, out, errs, want string) bool {
+	t.Helper()
+	failed := shell.Join(rec.Calls()[k].Argv)
+	if strings.Contains(failed, "claude mcp add") {
+		if code != exitOK || !strings.Contains(errs, "level=warning") {
+			t.Fatalf("a failing MCP registration: exit %d, stderr:\n%s", code, errs)
+		}
+		return false
+	}
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, errs)
+	}
+	if out != "" {
+		t.Errorf("stdout %q, want nothing (no bottle name after a failed launch)", out)
+	}
+	if !strings.Contains(errs, failed) || !strings.Contains(errs, want) {
+		t.Errorf("error does not quote the failing command and its stderr:\n%s\nwant %s and %s", errs, failed, want)
+	}
+	if strings.Count(errs, "claude-bottle: ") != 1 {
+		t.Errorf("want one error line, got:\n%s", errs)
+	}
+	if strings.Contains(rec.Transcript(), secretValue) || strings.Contains(errs, secretValue) {
+		t.Errorf("the secret's value leaked into a command or the error")
+	}
+	return true
+}
+
 func checkFault(t *testing.T, args []string, k int, _ bool) {
 	rec := &shell.Recorder{Answer: func(i int, c shell.Cmd) shell.Reply {
 		if i == k {
@@ -238,29 +270,8 @@ func checkFault(t *testing.T, args []string, k int, _ bool) {
 	d, out, errb := testDeps(rec)
 	code := run(context.Background(), args, d)
 	calls := rec.Calls()
-	failed := calls[k].Argv
-	if strings.Contains(shell.Join(failed), "claude mcp add") {
-		// Registering supervise is not fatal: the launch succeeds.
-		if code != exitOK || !strings.Contains(errb.String(), "level=warning") {
-			t.Fatalf("a failing MCP registration: exit %d, stderr:\n%s", code, errb)
-		}
+	if !checkFailedLaunch(t, rec, k, code, out.String(), errb.String(), fmt.Sprintf("boom-%d", k)) {
 		return
-	}
-	if code != exitFailed {
-		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, errb)
-	}
-	if out.Len() != 0 {
-		t.Errorf("stdout %q, want nothing (no bottle name after a failed launch)", out)
-	}
-	msg := errb.String()
-	if !strings.Contains(msg, shell.Join(failed)) || !strings.Contains(msg, fmt.Sprintf("boom-%d", k)) {
-		t.Errorf("error does not quote the failing command and its stderr:\n%s\nwant %s", msg, shell.Join(failed))
-	}
-	if strings.Count(msg, "claude-bottle: ") != 1 {
-		t.Errorf("want one error line, got:\n%s", msg)
-	}
-	if strings.Contains(rec.Transcript(), secretValue) || strings.Contains(msg, secretValue) {
-		t.Errorf("the secret's value leaked into a command or the error")
 	}
 	var live []string
 	byID := map[string]string{}
