@@ -108,14 +108,7 @@ func TestDockerBottle(t *testing.T) {
 	checkSupervise(t, e, g, w, name)
 	checkNoBypass(t, g, w, name)
 
-	t.Run("logs", func(t *testing.T) {
-		out := e.mustCB("logs", name)
-		for _, d := range []string{"[pipelock]", "[git-gate]", "[supervise]"} {
-			if !strings.Contains(out, d) {
-				t.Errorf("the bundle's log has no %s line:\n%s", d, out)
-			}
-		}
-	})
+	checkLogs(t, e, name)
 
 	t.Run("stop", func(t *testing.T) {
 		out := e.mustCB("stop", name)
@@ -127,6 +120,18 @@ func TestDockerBottle(t *testing.T) {
 		}
 		if _, errs, err := e.cb("stop", name); err != nil {
 			t.Errorf("second stop: %v %s", err, errs)
+		}
+	})
+}
+
+// checkLogs: the bundle's log has a line of each daemon.
+func checkLogs(t *testing.T, e *bottleEnv, name string) {
+	t.Run("logs", func(t *testing.T) {
+		out := e.mustCB("logs", name)
+		for _, d := range []string{"[pipelock]", "[git-gate]", "[supervise]"} {
+			if !strings.Contains(out, d) {
+				t.Errorf("the bundle's log has no %s line:\n%s", d, out)
+			}
 		}
 	})
 }

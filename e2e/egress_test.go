@@ -25,13 +25,7 @@ func fakeAPI(t *testing.T, name string) string {
 	t.Helper()
 	label := "claude-bottle.name=" + name
 	t.Cleanup(func() { sweep(t, label) })
-	script := `set -e
-ip=$(hostname -i | cut -d' ' -f1)
-printf 'subjectAltName=IP:%s\n' "$ip" > /tmp/ext
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /tmp/k.pem -subj "/CN=$ip" 2>/dev/null |
-  openssl x509 -req -CA /etc/e2e-ca/ca.pem -CAkey /etc/e2e-ca/ca-key.pem -CAcreateserial -CAserial /tmp/serial \
-    -days 1 -extfile /tmp/ext -out /tmp/c.pem 2>/dev/null
-exec /fakeapi -listen :8443 -cert /tmp/c.pem -key /tmp/k.pem`
+	script := certScript + `exec /fakeapi -listen :8443 -cert /tmp/c.pem -key /tmp/k.pem`
 	run(t, "docker", "create", "--name", name, "--label", label, "--label", "claude-bottle.role=e2e-service", toolsImage, "sh", "-c", script)
 	run(t, "docker", "cp", filepath.Join(bins.dir, "fakeapi"), name+":/fakeapi")
 	run(t, "docker", "start", name)

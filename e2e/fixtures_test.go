@@ -104,16 +104,20 @@ exec /usr/sbin/sshd -D -e`
 	run(t, "git", "-C", w.repo, "remote", "add", "origin", w.upURL)
 }
 
-// httpsServer starts an HTTPS server (openssl s_server, a certificate for
-// its own IP signed by the e2e test CA) and returns its IP; it listens on 8443.
-func httpsServer(t *testing.T, name string) string {
-	script := `set -e
+// certScript makes, in a tools container, a key and a certificate for the
+// container's own IP signed by the e2e test CA (/tmp/k.pem, /tmp/c.pem).
+const certScript = `set -e
 ip=$(hostname -i | cut -d' ' -f1)
 printf 'subjectAltName=IP:%s\n' "$ip" > /tmp/ext
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /tmp/k.pem -subj "/CN=$ip" 2>/dev/null |
   openssl x509 -req -CA /etc/e2e-ca/ca.pem -CAkey /etc/e2e-ca/ca-key.pem -CAcreateserial -CAserial /tmp/serial \
     -days 1 -extfile /tmp/ext -out /tmp/c.pem 2>/dev/null
-exec openssl s_server -accept 8443 -cert /tmp/c.pem -key /tmp/k.pem -www -quiet`
+`
+
+// httpsServer starts an HTTPS server (openssl s_server, a certificate for
+// its own IP signed by the e2e test CA) and returns its IP; it listens on 8443.
+func httpsServer(t *testing.T, name string) string {
+	script := certScript + `exec openssl s_server -accept 8443 -cert /tmp/c.pem -key /tmp/k.pem -www -quiet`
 	ip := service(t, name, toolsImage, "sh", "-c", script)
 	waitFor(t, "https server "+name, 30*time.Second, func() error {
 		_, err := try("docker", "exec", name, "sh", "-c", "openssl s_client -connect 127.0.0.1:8443 </dev/null >/dev/null 2>&1")

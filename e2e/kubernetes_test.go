@@ -92,14 +92,7 @@ func TestKubernetesBottle(t *testing.T) {
 		}
 	})
 
-	t.Run("logs", func(t *testing.T) {
-		out := e.mustCB("logs", name)
-		for _, d := range []string{"[pipelock]", "[git-gate]", "[supervise]"} {
-			if !strings.Contains(out, d) {
-				t.Errorf("the bundle's log has no %s line:\n%s", d, out)
-			}
-		}
-	})
+	checkLogs(t, e, name)
 	t.Run("ls", func(t *testing.T) {
 		if out := e.mustCB("ls"); !strings.Contains(out, name) || !strings.Contains(out, "kubernetes") {
 			t.Errorf("ls:\n%s", out)
