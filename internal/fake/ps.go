@@ -59,17 +59,23 @@ func shortID(id string, full bool) string {
 	return id[:12]
 }
 
+// listFormat is a listing's --format, one line per item (-q or none:
+// the ID).
+func listFormat(p *Proc, f flags) (*template.Template, int) {
+	text := f.one("--format")
+	if f.has("-q") || text == "" {
+		text = "{{.ID}}"
+	}
+	return format(p, text+"\n")
+}
+
 // dockerPs answers `docker ps -a --filter label=K[=V] --format F`.
 func (st *State) dockerPs(p *Proc, args []string) int {
 	f, rest, err := parse(args, []string{"--filter", "--format"}, []string{"-a", "--all", "-q", "--no-trunc"}, false)
 	if err != nil || len(rest) != 0 {
 		return usage(p, "docker", "ps: %v", err)
 	}
-	text := f.one("--format")
-	if f.has("-q") || text == "" {
-		text = "{{.ID}}"
-	}
-	t, code := format(p, text+"\n")
+	t, code := listFormat(p, f)
 	if code != 0 {
 		return code
 	}
@@ -122,11 +128,7 @@ func (st *State) dockerNetworkLs(p *Proc, args []string) int {
 	if err != nil || len(rest) != 0 {
 		return usage(p, "docker", "network ls: %v", err)
 	}
-	text := f.one("--format")
-	if f.has("-q") || text == "" {
-		text = "{{.ID}}"
-	}
-	t, code := format(p, text+"\n")
+	t, code := listFormat(p, f)
 	if code != 0 {
 		return code
 	}
