@@ -90,6 +90,8 @@ func (dockerBackend) discover(p *Plan) {
 	}
 }
 
+func (dockerBackend) waitBundle(ctx context.Context, s *session) error { return s.waitSidecar(ctx) }
+
 // guestEnv: the proxy only. The gate and supervise are reached through the
 // guest's files (the gitconfig, the MCP registration), whose URLs carry the
 // bottle's secret; an environment variable would put it in an argv.

@@ -83,7 +83,7 @@ type AgentExit struct{ Code int }
 
 func (e *AgentExit) Error() string { return fmt.Sprintf("the agent exited with status %d", e.Code) }
 
-// backend is what differs between docker and smolmachines.
+// backend is what differs between docker, smolmachines and kubernetes.
 type backend interface {
 	// start creates and starts the bundle and the agent's guest and
 	// provisions the guest, overlapping what does not wait for the other
@@ -91,6 +91,8 @@ type backend interface {
 	start(ctx context.Context, s *session) (provision.Guest, error)
 	// guestEnv is the guest environment's network part (proxy, gate, supervise).
 	guestEnv(p *Plan) []EnvVar
+	// waitBundle blocks until every daemon of the bundle accepts connections.
+	waitBundle(ctx context.Context, s *session) error
 }
 
 // session is one launch in progress.
@@ -266,7 +268,7 @@ func (s *session) setUp(ctx context.Context, b backend) (provision.Guest, error)
 	// Every daemon must serve before the agent runs, and still serve now
 	// that the guest depends on it: a bundle that died meanwhile fails the
 	// launch instead of leaving a bottle with no way out.
-	err = s.step("wait for bundle", func() error { return s.waitBundle(ctx) })
+	err = s.step("wait for bundle", func() error { return b.waitBundle(ctx, s) })
 	return guest, err
 }
 
@@ -329,11 +331,9 @@ func (s *session) bundleExec(args ...string) []string {
 	return append([]string{"docker", "exec", s.p.Bundle.Container, bundle.Binary, "sidecar"}, args...)
 }
 
-// waitBundle blocks until every daemon of the bundle accepts connections.
-func (s *session) waitBundle(ctx context.Context) error {
-	if s.p.Backend == Kubernetes {
-		return kubeBackend{}.waitBundle(ctx, s)
-	}
+// waitSidecar is docker's and smolmachines' waitBundle: the bundle's own
+// `sidecar wait`, through docker exec.
+func (s *session) waitSidecar(ctx context.Context) error {
 	timeout := fmt.Sprintf("%ds", int(BundleReadyTimeout.Seconds()))
 	return shell.Run(ctx, s.R, s.bundleExec("wait", "--timeout", timeout)...)
 }

@@ -116,6 +116,8 @@ func (b smolBackend) discover(ctx context.Context, s *session) error {
 	return nil
 }
 
+func (smolBackend) waitBundle(ctx context.Context, s *session) error { return s.waitSidecar(ctx) }
+
 func (b smolBackend) guestEnv(p *Plan) []EnvVar {
 	noProxy := []string{"localhost", "127.0.0.1"}
 	if b.net == NetVirtio {
