@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/claude-bottle/claude-bottle/bundle"
 	"github.com/claude-bottle/claude-bottle/job"
-	"github.com/claude-bottle/claude-bottle/kube"
 	"github.com/claude-bottle/claude-bottle/shell"
 )
 
@@ -73,10 +71,8 @@ func (s *session) keepWork(ctx context.Context) error {
 		case <-fctx.Done():
 		}
 	}()
-	b := job.Bottle{Name: s.p.Bottle, Backend: s.p.Backend, Agent: bundle.AgentName(s.p.Bottle), Repo: s.p.RepoDir}
-	if s.p.Backend == Kubernetes {
-		b.Agent, b.Cluster, b.Namespace = kube.AgentPod, s.p.Cluster, s.p.Cluster.Namespace(s.p.Bottle)
-	}
+	b := agentOf(s.p.Bottle, s.p.Backend, s.p.Cluster)
+	b.Repo = s.p.RepoDir
 	res, err := job.Fetch(fctx, s.R, b, job.Options{Timeout: FetchTimeout, DryRun: s.p.DryRun})
 	if err != nil {
 		return &WorkKeptError{Bottle: s.p.Bottle, Where: s.p.where(), Err: err}

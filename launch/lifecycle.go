@@ -106,7 +106,7 @@ func (b *Bottles) withAgents(ctx context.Context, bottles []Bottle) []Bottle {
 		if bt.State != "running" {
 			continue
 		}
-		st, err := job.State(ctx, b.R, agentOf(bt, b.Cluster))
+		st, err := job.State(ctx, b.R, agentOf(bt.Name, bt.Backend, b.Cluster))
 		if err != nil {
 			b.Log.Warnf("bottle %s: %v", bt.Name, err)
 			continue

@@ -109,10 +109,10 @@ func getJSON(ctx context.Context, r shell.Runner, v any, argv []string) error {
 	return nil
 }
 
-// agentOf is how the job loop reaches a listed bottle's agent.
-func agentOf(bt Bottle, c kube.Cluster) job.Bottle {
-	if bt.Backend == Kubernetes {
-		return job.Bottle{Name: bt.Name, Backend: Kubernetes, Agent: kube.AgentPod, Cluster: c, Namespace: c.Namespace(bt.Name)}
+// agentOf is how the job loop reaches the agent of bottle name on backend.
+func agentOf(name, backend string, c kube.Cluster) job.Bottle {
+	if backend == Kubernetes {
+		return job.Bottle{Name: name, Backend: Kubernetes, Agent: kube.AgentPod, Cluster: c, Namespace: c.Namespace(name)}
 	}
-	return job.Bottle{Name: bt.Name, Backend: bt.Backend, Agent: bundle.AgentName(bt.Name)}
+	return job.Bottle{Name: name, Backend: backend, Agent: bundle.AgentName(name)}
 }
